@@ -1,0 +1,201 @@
+/**
+ * The HTTP front: one dispatcher over the route table. For each request it matches the route,
+ * authenticates and authorizes it as the route declares (deny by default), validates params,
+ * query and body with the route's schemas, runs the handler and writes the reply. Errors become
+ * problem+json in exactly one place (`problem.ts`). Graceful shutdown lets in-flight requests
+ * finish for a while, then cuts them (an upload cut short leaves nothing visible).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { CustodyError } from '../domain/errors.js';
+import type { Logger } from '../observability/logger.js';
+import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
+import { readJsonBody, validate } from './read-json-body.js';
+import type { AnyRoute, Reply } from './route.js';
+import { Router } from './router.js';
+import type { Services } from './services.js';
+import type { Actor } from '../service/auth-service.js';
+
+export interface HttpServerOptions {
+  readonly routes: readonly AnyRoute[];
+  readonly services: Services;
+  readonly logger: Logger;
+  readonly onShutdownStart?: () => void;
+}
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, waits up to the configured timeout for in-flight requests, then cuts them. */
+  close(): Promise<void>;
+}
+
+export class HttpFront {
+  private readonly router: Router;
+  private inFlight = 0;
+  private shuttingDown = false;
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly countRequest: (labels: Record<string, string>) => void;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.router = new Router(options.routes);
+    this.countRequest = options.services.metrics.counter('custody_http_requests_total', 'HTTP requests by route, method and status');
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  async listen(host: string, port: number): Promise<RunningServer> {
+    const { config } = this.options.services;
+    const server = createServer({
+      maxHeaderSize: config.server.maxHeaderBytes,
+      requestTimeout: 0, // multi-GB uploads take long; idle and header timeouts guard instead
+      headersTimeout: config.server.headersTimeoutMs,
+      keepAliveTimeout: 5_000,
+    });
+    server.timeout = config.server.requestIdleTimeoutMs;
+    server.maxConnections = config.server.maxConnections;
+    server.on('request', (req, res) => {
+      void this.dispatch(req, res);
+    });
+    server.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return {
+      server,
+      port: address.port,
+      url: `http://${shownHost}:${address.port}`,
+      close: () => this.shutdown(server, config.server.shutdownTimeoutMs),
+    };
+  }
+
+  private async shutdown(server: Server, timeoutMs: number): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.options.onShutdownStart?.();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const drained = new Promise<boolean>((resolve) => {
+      if (this.inFlight === 0) resolve(true);
+      else this.idleWaiters.push(() => resolve(true));
+      setTimeout(() => resolve(false), timeoutMs).unref();
+    });
+    if (!(await drained)) {
+      this.options.logger.warn('shutdown timeout: cutting in-flight requests', { inFlight: this.inFlight });
+      server.closeAllConnections();
+      // Let the cut handlers run their cleanup (temporary files are removed on abort).
+      await new Promise<void>((resolve) => {
+        if (this.inFlight === 0) resolve();
+        else this.idleWaiters.push(resolve);
+        setTimeout(resolve, 5_000).unref();
+      });
+    }
+    await closed;
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.inFlight++;
+    const started = process.hrtime.bigint();
+    let routeLabel = 'unmatched';
+    let actor: Actor | undefined;
+    try {
+      if (this.shuttingDown) throw new CustodyError('SHUTTING_DOWN', 'the server is shutting down');
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const { route, params: rawParams } = this.router.match(req.method ?? 'GET', url.pathname);
+      routeLabel = route.path;
+      if (route.auth !== 'public') actor = await this.options.services.auth.authenticate(req.headers.authorization);
+      const params: unknown = route.params === undefined ? {} : validate(route.params, rawParams, 'path');
+      if (route.auth !== 'public' && actor !== undefined) {
+        this.options.services.auth.authorize(actor, route.auth.permission, route.auth.scope?.(params) ?? {});
+      }
+      const query: unknown = route.query === undefined ? {} : validate(route.query, Object.fromEntries(url.searchParams), 'query');
+      let body: unknown;
+      if (route.body.kind === 'json') {
+        const { limits } = this.options.services.config;
+        body = await readJsonBody(req, route.body.limit === 'manifest' ? limits.maxManifestBytes : limits.maxJsonBytes, route.body.schema);
+      }
+      const reply = await route.handle({ req, res, params, query, body, actor, services: this.options.services });
+      await this.write(req, res, reply);
+    } catch (error) {
+      this.writeError(req, res, error);
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      this.countRequest({ route: routeLabel, method: req.method ?? '', status: String(res.statusCode) });
+      this.options.logger.info('request', {
+        method: req.method,
+        route: routeLabel,
+        status: res.statusCode,
+        ms: Math.round(ms * 10) / 10,
+        ...(actor === undefined ? {} : { principal: actor.principal.name }),
+      });
+      this.inFlight--;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private async write(req: IncomingMessage, res: ServerResponse, reply: Reply): Promise<void> {
+    const headers: Record<string, string> = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', ...(reply.headers ?? {}) };
+    if (this.shuttingDown || !req.complete) headers.connection = 'close';
+    if ('stream' in reply) {
+      res.writeHead(reply.status, headers);
+      try {
+        await pipeline(reply.stream, res);
+      } catch {
+        // The client went away mid-download; nothing to clean up on the server side.
+        res.destroy();
+      }
+      return;
+    }
+    if ('json' in reply) {
+      const text = JSON.stringify(reply.json);
+      res.writeHead(reply.status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+      res.end(text);
+      return;
+    }
+    if ('text' in reply) {
+      res.writeHead(reply.status, { ...headers, 'content-type': reply.contentType, 'content-length': String(Buffer.byteLength(reply.text)) });
+      res.end(reply.text);
+      return;
+    }
+    res.writeHead(reply.status, headers);
+    res.end();
+  }
+
+  private writeError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const problem = toProblem(error);
+    if (problem.status >= 500 && problem.code !== 'SHUTTING_DOWN') {
+      this.options.logger.error('request failed', { code: problem.code, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const text = JSON.stringify(problem);
+    const headers: Record<string, string> = {
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'content-length': String(Buffer.byteLength(text)),
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+    };
+    if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
+    if (problem.code === 'RANGE_NOT_SATISFIABLE' && typeof problem.size === 'number') headers['content-range'] = `bytes */${problem.size}`;
+    if (problem.status === 503) headers['retry-after'] = '1';
+    // A body we did not read (or a request cut short) cannot be reused: close after replying.
+    if (!req.complete || this.shuttingDown) headers.connection = 'close';
+    res.writeHead(problem.status, headers);
+    res.end(text);
+  }
+}

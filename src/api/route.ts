@@ -1,0 +1,73 @@
+/**
+ * How a route is declared: method, path template, the permission it needs (the one enforcement
+ * mechanism — a route cannot be registered without an `auth` declaration), and the zod schemas
+ * that validate its input and document its output. The same declarations drive dispatch, the
+ * OpenAPI document and the route × authentication test.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { z } from 'zod';
+import type { Permission, Scope } from '../auth/permissions.js';
+import type { Actor } from '../service/auth-service.js';
+import type { Services } from './services.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** `public`, or the permission (and the scope it applies to, taken from the path) a caller needs. */
+export type RouteAuth<P> =
+  | 'public'
+  | { readonly permission: Permission; readonly scope?: (params: P) => Scope };
+
+export type RouteBody<B> =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'json'; readonly schema: z.ZodType<B>; readonly limit: 'json' | 'manifest' }
+  | { readonly kind: 'stream'; readonly description: string };
+
+export interface RouteResponse {
+  readonly description: string;
+  readonly schema?: z.ZodType;
+  readonly contentType?: string;
+}
+
+export type Reply =
+  | { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly status: number; readonly stream: Readable; readonly headers: Readonly<Record<string, string>> }
+  | { readonly status: number; readonly text: string; readonly contentType: string; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly status: number; readonly empty: true; readonly headers?: Readonly<Record<string, string>> };
+
+export interface RouteContext<P, Q, B> {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  /** Undefined only on public routes. */
+  readonly actor: Actor | undefined;
+  readonly services: Services;
+}
+
+export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
+  readonly method: HttpMethod;
+  /** Path template with `{name}` parameters, e.g. `/api/v1/models/{namespace}/{name}`. */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly auth: RouteAuth<P>;
+  readonly params?: z.ZodType<P>;
+  readonly query?: z.ZodType<Q>;
+  readonly body: RouteBody<B>;
+  readonly responses: Readonly<Record<number, RouteResponse>>;
+  /** Hidden from the OpenAPI document (the docs page itself). */
+  readonly hidden?: boolean;
+  handle(ctx: RouteContext<P, Q, B>): Promise<Reply>;
+}
+
+/** Identity function that keeps the route's parameter types tied together. */
+export function defineRoute<P, Q, B>(route: RouteDef<P, Q, B>): RouteDef<P, Q, B> {
+  return route;
+}
+
+/** Type-erased route, as stored in the route table. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteDef<any, any, any>;

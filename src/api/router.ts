@@ -1,0 +1,76 @@
+/**
+ * Matches a request path against the route table. Path templates are split into segments once;
+ * `{name}` segments capture one percent-decoded segment (a decoded `/` or NUL is refused).
+ */
+import { CustodyError } from '../domain/errors.js';
+import type { AnyRoute, HttpMethod } from './route.js';
+
+interface CompiledRoute {
+  readonly route: AnyRoute;
+  readonly segments: readonly ({ readonly literal: string } | { readonly param: string })[];
+}
+
+export interface RouteMatch {
+  readonly route: AnyRoute;
+  readonly params: Record<string, string>;
+}
+
+export class Router {
+  private readonly compiled: CompiledRoute[];
+
+  constructor(readonly routes: readonly AnyRoute[]) {
+    const seen = new Set<string>();
+    this.compiled = routes.map((route) => {
+      const key = `${route.method} ${route.path}`;
+      if (seen.has(key)) throw new Error(`duplicate route ${key}`);
+      seen.add(key);
+      const segments = route.path
+        .split('/')
+        .slice(1)
+        .map((s) => {
+          const param = /^\{([A-Za-z]+)\}$/.exec(s)?.[1];
+          return param === undefined ? { literal: s } : { param };
+        });
+      return { route, segments };
+    });
+  }
+
+  /** The matching route, or ROUTE_NOT_FOUND / METHOD_NOT_ALLOWED. HEAD falls back to GET. */
+  match(method: string, pathname: string): RouteMatch {
+    const parts = pathname.split('/').slice(1);
+    let pathMatched = false;
+    for (const wanted of method === 'HEAD' ? (['HEAD', 'GET'] as HttpMethod[]) : [method]) {
+      for (const { route, segments } of this.compiled) {
+        const params = matchSegments(segments, parts);
+        if (params === undefined) continue;
+        pathMatched = true;
+        if (route.method === wanted) return { route, params };
+      }
+    }
+    if (pathMatched) throw new CustodyError('METHOD_NOT_ALLOWED', `${method} is not allowed here`);
+    throw new CustodyError('ROUTE_NOT_FOUND', 'no such route');
+  }
+}
+
+function matchSegments(segments: CompiledRoute['segments'], parts: readonly string[]): Record<string, string> | undefined {
+  if (segments.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i];
+    const part = parts[i] ?? '';
+    if (segment === undefined) return undefined;
+    if ('literal' in segment) {
+      if (segment.literal !== part) return undefined;
+      continue;
+    }
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(part);
+    } catch {
+      throw new CustodyError('BAD_REQUEST', 'malformed percent-encoding in the path');
+    }
+    if (decoded === '' || decoded.includes('/') || decoded.includes('\0')) return undefined;
+    params[segment.param] = decoded;
+  }
+  return params;
+}

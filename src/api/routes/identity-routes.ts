@@ -1,0 +1,21 @@
+/** `whoami`: the caller's principal, kind, roles and effective permissions (SPEC §7). */
+import { CustodyError } from '../../domain/errors.js';
+import { defineRoute } from '../route.js';
+import { whoamiResponse } from '../schemas.js';
+
+export const identityRoutes = [
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/whoami',
+    operationId: 'whoami',
+    summary: 'The authenticated principal and its effective permissions',
+    tag: 'identity',
+    auth: { permission: 'model:read' },
+    body: { kind: 'none' },
+    responses: { 200: { description: 'the caller', schema: whoamiResponse } },
+    handle: ({ actor, services }) => {
+      if (actor === undefined) throw new CustodyError('UNAUTHENTICATED', 'a valid bearer token is required');
+      return Promise.resolve({ status: 200, json: services.auth.describe(actor) });
+    },
+  }),
+];

@@ -1,0 +1,17 @@
+/** What route handlers may use: the services, built once by the composition root. */
+import type { Config } from '../config/config.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { AuthService } from '../service/auth-service.js';
+import type { BlobService } from '../service/blob-service.js';
+import type { RegistryService } from '../service/registry-service.js';
+
+export interface Services {
+  readonly config: Config;
+  readonly auth: AuthService;
+  readonly blobs: BlobService;
+  readonly registry: RegistryService;
+  readonly metrics: Metrics;
+  /** Throws when a backend is not reachable (for /readyz). */
+  readonly checkReady: () => Promise<void>;
+  readonly isShuttingDown: () => boolean;
+}

@@ -1,0 +1,130 @@
+/**
+ * The composition root: opens the stores named by the configuration, builds the services and
+ * starts the HTTP front. Everything that wires concrete implementations together lives here.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/config.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import { CustodyError } from '../domain/errors.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { AuthService } from '../service/auth-service.js';
+import { BlobService } from '../service/blob-service.js';
+import { RegistryService } from '../service/registry-service.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { DirectoryBlobStore } from '../store/fs/directory-blob-store.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import { openMetadataStore } from '../store/open-metadata-store.js';
+import { HttpFront, type RunningServer } from '../api/http-server.js';
+import { allRoutes } from '../api/routes/all-routes.js';
+import type { Services } from '../api/services.js';
+import { CUSTODY_VERSION } from '../version.js';
+
+export interface StartOptions {
+  readonly config: Config;
+  /** Data directory; relative storage paths resolve against it. */
+  readonly dataDir: string;
+  /** CUSTODY_BOOTSTRAP_TOKEN, if set. */
+  readonly bootstrapToken?: string;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Receives the admin token created on first start, to show it once. */
+  readonly onBootstrapToken?: (token: string) => void;
+}
+
+export interface RunningRegistry extends RunningServer {
+  readonly metadata: MetadataStore;
+  readonly blobStore: BlobStore;
+  /** Graceful stop: HTTP first, then the stores. */
+  stop(): Promise<void>;
+}
+
+export async function openBlobStore(spec: string, dataDir: string): Promise<BlobStore> {
+  if (spec.startsWith('file:')) {
+    const dir = spec.slice('file:'.length);
+    if (dir === '') throw new CustodyError('CONFIG_INVALID', 'storage.blobs: file: needs a directory');
+    return DirectoryBlobStore.open(path.resolve(dataDir, dir));
+  }
+  throw new CustodyError('CONFIG_INVALID', 'storage.blobs: only file:DIR is supported by this version');
+}
+
+export async function startRegistry(options: StartOptions): Promise<RunningRegistry> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.server.logLevel);
+  const clock = options.clock ?? systemClock;
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+
+  const metadata = await openMetadataStore(config.storage.metadata, options.dataDir);
+  let blobStore: BlobStore | undefined;
+  try {
+    await metadata.migrate();
+    blobStore = await openBlobStore(config.storage.blobs, options.dataDir);
+    // A crash may have left half-written temporary files: they were never visible; drop them.
+    await blobStore.cleanupTemporary();
+
+    const metrics = new Metrics();
+    const countBytes = metrics.counter('custody_upload_bytes_received_total', 'Blob bytes received and written by uploads');
+    metrics.gauge('custody_process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
+    const auth = new AuthService(metadata, clock);
+    const blobs = new BlobService(
+      blobStore,
+      metadata,
+      clock,
+      { maxFileBytes: config.limits.maxFileBytes, maxFiles: config.limits.maxFiles, sessionTtlHours: config.uploads.sessionTtlHours },
+      logger,
+      (n) => {
+        countBytes({}, n);
+      },
+    );
+    const registry = new RegistryService(metadata, blobStore, clock, config.limits);
+    await blobs.expireUploads();
+
+    const boot = await auth.bootstrap(options.bootstrapToken);
+    if (boot.token !== undefined && options.bootstrapToken === undefined) options.onBootstrapToken?.(boot.token);
+    if (boot.token !== undefined) logger.info('bootstrap: created the admin principal', { principal: boot.principalName });
+
+    const store = blobStore;
+    let front: HttpFront | undefined;
+    const services: Services = {
+      config,
+      auth,
+      blobs,
+      registry,
+      metrics,
+      checkReady: async () => {
+        await metadata.ping();
+        await store.stat('0'.repeat(64));
+      },
+      isShuttingDown: () => front?.isShuttingDown ?? false,
+    };
+    front = new HttpFront({ routes: allRoutes(CUSTODY_VERSION), services, logger });
+    const running = await front.listen(config.server.host, config.server.port);
+    logger.info('custody listening', { url: running.url, metadata: metadata.dialect, version: CUSTODY_VERSION });
+    const expiry = setInterval(() => {
+      blobs.expireUploads().catch((error: unknown) => {
+        logger.warn('upload expiry failed', { error: error instanceof Error ? error.message : String(error) });
+      });
+    }, 3_600_000);
+    expiry.unref();
+
+    let stopping: Promise<void> | undefined;
+    return {
+      ...running,
+      metadata,
+      blobStore: store,
+      stop: () =>
+        (stopping ??= (async () => {
+          clearInterval(expiry);
+          await running.close();
+          await store.close();
+          await metadata.close();
+          logger.info('custody stopped');
+        })()),
+    };
+  } catch (error) {
+    await blobStore?.close().catch(() => undefined);
+    await metadata.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,42 @@
+/** `custody login` saves the server and token (after checking them); `custody whoami` shows the caller. */
+import type { Command } from 'commander';
+import { CustodyError } from '../../domain/errors.js';
+import { CustodyClient } from '../../sdk/custody-client.js';
+import { readClientConfig, writeClientConfig } from '../client-config.js';
+import type { CliContext } from '../context.js';
+
+export function registerLogin(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
+  program
+    .command('login')
+    .description('check and save the server URL and API token for later commands')
+    .action(() =>
+      run(async () => {
+        const out = ctx.output();
+        const { server, token } = await ctx.connection();
+        if (token === undefined) throw new CustodyError('USAGE', 'login needs --token (or CUSTODY_TOKEN)');
+        const client = new CustodyClient({ server, token });
+        try {
+          const me = await client.whoami();
+          const file = await writeClientConfig({ ...(await readClientConfig()), server, token });
+          out.result({ server, principal: me.name, kind: me.kind, saved: file }, () => `Logged in to ${server} as ${me.name} (${me.kind}); saved to ${file}`);
+        } finally {
+          client.close();
+        }
+      }),
+    );
+  program
+    .command('whoami')
+    .description('show the authenticated principal, its roles and effective permissions')
+    .action(() =>
+      run(async () => {
+        const out = ctx.output();
+        const client = await ctx.client();
+        try {
+          const me = await client.whoami();
+          out.result(me, () => `${me.name} (${me.kind})\nroles: ${me.roles.join(', ') || '-'}\npermissions: ${me.permissions.join(', ') || '-'}`);
+        } finally {
+          client.close();
+        }
+      }),
+    );
+}

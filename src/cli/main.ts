@@ -1,0 +1,56 @@
+/**
+ * The `custody` command (SPEC §8). Parses arguments with commander, runs one command, and maps
+ * its outcome to an exit code in one place (`exit-codes.ts`).
+ */
+import { Command, CommanderError } from 'commander';
+import { CustodyError } from '../domain/errors.js';
+import { CUSTODY_VERSION } from '../version.js';
+import { CliContext } from './context.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { registerBrowse } from './commands/browse-commands.js';
+import { registerDigest } from './commands/digest-command.js';
+import { registerLogin } from './commands/login-command.js';
+import { registerPull } from './commands/pull-command.js';
+import { registerPush } from './commands/push-command.js';
+import { registerServe } from './commands/serve-command.js';
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('custody')
+    .description('Custody: a trusted registry for machine-learning models')
+    .version(CUSTODY_VERSION)
+    .option('--server <url>', 'registry URL (CUSTODY_SERVER; default http://127.0.0.1:8700)')
+    .option('--token <token>', 'API token (CUSTODY_TOKEN)')
+    .option('--json', 'machine output: one JSON document on stdout')
+    .option('--quiet', 'no progress bars or notes on stderr')
+    .showHelpAfterError()
+    .exitOverride();
+  const ctx = new CliContext(program);
+  const run = async (fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (error) {
+      ctx.output().error(error);
+      exitCode = error instanceof CustodyError ? exitCodeFor(error.code) : EXIT.error;
+    }
+  };
+  registerServe(program, ctx, run);
+  registerLogin(program, ctx, run);
+  registerDigest(program, ctx, run);
+  registerPush(program, ctx, run);
+  registerPull(program, ctx, run);
+  registerBrowse(program, ctx, run);
+  for (const command of program.commands) command.exitOverride();
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    process.stderr.write(`custody: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,132 @@
+/**
+ * Server configuration (SPEC §3.1): one YAML file, every key optional, validated at start with a
+ * message naming the bad key; environment variables override single keys; relative paths
+ * resolve against the data directory. Only keys that this version implements are accepted — an
+ * unknown key is an error, never silently ignored.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { CustodyError } from '../domain/errors.js';
+
+const GiB = 1024 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+const positiveInt = z.number().int().positive();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8700),
+        publicUrl: z.url().optional(),
+        logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        /** How long a graceful shutdown waits for in-flight requests before cutting them. */
+        shutdownTimeoutMs: positiveInt.default(30_000),
+        /** Requests that send no bytes for this long are cut (slowloris). */
+        requestIdleTimeoutMs: positiveInt.default(60_000),
+        headersTimeoutMs: positiveInt.default(20_000),
+        maxHeaderBytes: positiveInt.default(16 * 1024),
+        maxConnections: positiveInt.default(1024),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        metadata: z.string().min(1).default('sqlite:custody.db'),
+        blobs: z.string().min(1).default('file:blobs'),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        maxFileBytes: positiveInt.default(100 * GiB),
+        maxFiles: positiveInt.default(100_000),
+        maxJsonBytes: positiveInt.default(MiB),
+        /** A registration body carries the manifest, which can be large for many-file models. */
+        maxManifestBytes: positiveInt.default(64 * MiB),
+        maxAnnotationsBytes: positiveInt.default(64 * 1024),
+        caseInsensitivePaths: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    uploads: z
+      .object({
+        /** Sessions untouched for this long are discarded with their bytes. */
+        sessionTtlHours: positiveInt.default(24),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variables that override single keys, e.g. CUSTODY_STORAGE_METADATA. */
+export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: readonly [string, string] }[] = (
+  [
+    ['server', ['host', 'port', 'publicUrl', 'logLevel', 'shutdownTimeoutMs', 'requestIdleTimeoutMs', 'headersTimeoutMs', 'maxHeaderBytes', 'maxConnections']],
+    ['storage', ['metadata', 'blobs']],
+    ['limits', ['maxFileBytes', 'maxFiles', 'maxJsonBytes', 'maxManifestBytes', 'maxAnnotationsBytes', 'caseInsensitivePaths']],
+    ['uploads', ['sessionTtlHours']],
+  ] as const
+).flatMap(([section, keys]) =>
+  keys.map((key) => ({ env: `CUSTODY_${section.toUpperCase()}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, path: [section, key] as const })),
+);
+
+function describeIssues(error: z.ZodError, source: string): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => (issue.path.length > 0 ? `${where}.${k}` : k));
+        return `${source}: unknown key ${keys.join(', ')}`;
+      }
+      return `${source}: ${where}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Builds the effective configuration from a parsed file (or nothing) and the environment.
+ * Throws CONFIG_INVALID naming every bad key.
+ */
+export function resolveConfig(fileContent: unknown, env: NodeJS.ProcessEnv, source = 'config'): Config {
+  if (fileContent !== undefined && fileContent !== null && (typeof fileContent !== 'object' || Array.isArray(fileContent))) {
+    throw new CustodyError('CONFIG_INVALID', `${source}: the configuration must be a YAML mapping`);
+  }
+  const merged: Record<string, Record<string, unknown>> = structuredClone((fileContent ?? {}) as Record<string, Record<string, unknown>>);
+  for (const { env: name, path } of ENV_OVERRIDES) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    // Environment values are strings; numbers and booleans are recognised, everything else
+    // (URLs, paths) stays a string verbatim.
+    const value: unknown = /^-?[0-9]+$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
+    const [section, key] = path;
+    const current = merged[section];
+    merged[section] = { ...(typeof current === 'object' && current !== null ? current : {}), [key]: value };
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) throw new CustodyError('CONFIG_INVALID', describeIssues(parsed.error, source));
+  return parsed.data;
+}
+
+/** Reads and validates a YAML config file (or only the environment when `file` is undefined). */
+export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  if (file === undefined) return resolveConfig(undefined, env);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CustodyError('CONFIG_INVALID', `cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let content: unknown;
+  try {
+    content = parseYaml(text, { maxAliasCount: 100 }) as unknown;
+  } catch (error) {
+    throw new CustodyError('CONFIG_INVALID', `${file}: not valid YAML: ${(error as Error).message.split('\n')[0] ?? ''}`);
+  }
+  return resolveConfig(content, env, file);
+}

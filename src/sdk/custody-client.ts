@@ -1,0 +1,252 @@
+/**
+ * `CustodyClient`, the TypeScript SDK the CLI itself uses. Thin typed calls for each API route,
+ * plus the two transfers that carry the product's guarantees on the client side: `push` (hash
+ * locally, upload only what is missing, resume interrupted uploads from the acknowledged offset,
+ * register) and `pull` (stream, verify every file and the version digest, publish atomically).
+ */
+import { createReadStream } from 'node:fs';
+import { z } from 'zod';
+import { CustodyError } from '../domain/errors.js';
+import { toDigest } from '../domain/digest.js';
+import { formatSelector, parseModelName, parseModelRef, type ModelName, type ModelRef } from '../domain/model-ref.js';
+import { HttpTransport, type TransportOptions } from './http-transport.js';
+import { scanModel, type LocalFile, type LocalModel } from './local-model.js';
+import { pullVersion, type PullOptions, type PullResult } from './pull-version.js';
+import {
+  modelsPageSchema,
+  uploadStatusSchema,
+  versionSchema,
+  versionsPageSchema,
+  whoamiSchema,
+  type ModelsPage,
+  type UploadStatusBody,
+  type VersionBody,
+  type VersionsPage,
+  type Whoami,
+} from './responses.js';
+
+export type { ModelsPage, VersionBody, VersionsPage, Whoami } from './responses.js';
+
+/** Files below this size go up in one PUT; larger ones through a resumable session. */
+const SESSION_THRESHOLD = 8 * 1024 * 1024;
+const UPLOAD_CONCURRENCY = 4;
+const MAX_RESUME_ATTEMPTS = 5;
+
+export interface PushOptions {
+  readonly model: ModelName | string;
+  readonly annotations?: Record<string, unknown>;
+  readonly ignorePaths?: readonly string[];
+  /** Progress: phase, bytes done and total bytes of the phase. */
+  readonly onProgress?: (phase: 'hash' | 'upload', done: number, total: number) => void;
+}
+
+export interface PushResult {
+  readonly version: VersionBody;
+  readonly created: boolean;
+  readonly uploadedFiles: number;
+  readonly uploadedBytes: number;
+  readonly skippedFiles: number;
+}
+
+export class CustodyClient {
+  readonly transport: HttpTransport;
+
+  constructor(options: TransportOptions) {
+    this.transport = new HttpTransport(options);
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  async whoami(): Promise<Whoami> {
+    return parse(whoamiSchema, (await this.transport.json({ method: 'GET', path: '/api/v1/whoami' })).body);
+  }
+
+  async listModels(options: { namespace?: string; limit?: number; cursor?: string } = {}): Promise<ModelsPage> {
+    const query = new URLSearchParams();
+    if (options.namespace !== undefined) query.set('namespace', options.namespace);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    const qs = query.size > 0 ? `?${query.toString()}` : '';
+    return parse(modelsPageSchema, (await this.transport.json({ method: 'GET', path: `/api/v1/models${qs}` })).body);
+  }
+
+  async listVersions(model: ModelName | string, options: { limit?: number; cursor?: string } = {}): Promise<VersionsPage> {
+    const m = toModelName(model);
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    const qs = query.size > 0 ? `?${query.toString()}` : '';
+    return parse(versionsPageSchema, (await this.transport.json({ method: 'GET', path: `${modelPath(m)}/versions${qs}` })).body);
+  }
+
+  async getVersion(ref: ModelRef | string): Promise<VersionBody> {
+    const r = typeof ref === 'string' ? parseModelRef(ref) : ref;
+    const path = `${modelPath(r)}/versions/${encodeURIComponent(formatSelector(r.selector))}`;
+    return parse(versionSchema, (await this.transport.json({ method: 'GET', path })).body);
+  }
+
+  async missingBlobs(digests: readonly string[]): Promise<string[]> {
+    const { body } = await this.transport.json({ method: 'POST', path: '/api/v1/blobs/missing', json: { digests } });
+    return parse(z.object({ missing: z.array(z.string()) }), body).missing;
+  }
+
+  async registerVersion(
+    model: ModelName | string,
+    request: { files: readonly { path: string; size: number; digest: string }[]; annotations?: Record<string, unknown>; singleFile?: boolean },
+  ): Promise<{ version: VersionBody; created: boolean }> {
+    const m = toModelName(model);
+    const { status, body } = await this.transport.json({ method: 'POST', path: `${modelPath(m)}/versions`, json: request });
+    return { version: parse(versionSchema, body), created: status === 201 };
+  }
+
+  async createUpload(digest: string, size: number): Promise<UploadStatusBody> {
+    return parse(uploadStatusSchema, (await this.transport.json({ method: 'POST', path: '/api/v1/uploads', json: { digest, size } })).body);
+  }
+
+  async uploadStatus(id: string): Promise<UploadStatusBody> {
+    return parse(uploadStatusSchema, (await this.transport.json({ method: 'GET', path: `/api/v1/uploads/${encodeURIComponent(id)}` })).body);
+  }
+
+  /** Streams `file` from `offset` to its end into the session. */
+  async appendUpload(id: string, file: LocalFile, offset: number, onBytes?: (n: number) => void): Promise<UploadStatusBody> {
+    const source = createReadStream(file.absolutePath, { start: offset, highWaterMark: 1024 * 1024 });
+    if (onBytes !== undefined) source.on('data', (chunk) => onBytes(chunk.length));
+    const { body } = await this.transport.json({
+      method: 'PATCH',
+      path: `/api/v1/uploads/${encodeURIComponent(id)}`,
+      body: source,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(file.size - offset),
+        'content-range': `bytes ${offset}-${file.size - 1}/${file.size}`,
+      },
+    });
+    return parse(uploadStatusSchema, body);
+  }
+
+  async commitUpload(id: string, digest: string): Promise<void> {
+    await this.transport.json({ method: 'POST', path: `/api/v1/uploads/${encodeURIComponent(id)}/commit`, json: { digest } });
+  }
+
+  async putBlob(file: LocalFile, onBytes?: (n: number) => void): Promise<void> {
+    const source = createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 });
+    if (onBytes !== undefined) source.on('data', (chunk) => onBytes(chunk.length));
+    await this.transport.json({
+      method: 'PUT',
+      path: `/api/v1/blobs/${toDigest(file.sha256)}`,
+      body: source,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(file.size) },
+    });
+  }
+
+  /** Streams a blob (or a range of it). The caller verifies what it reads. */
+  async getBlob(digest: string, range?: { start: number; end?: number }): ReturnType<HttpTransport['stream']> {
+    return this.transport.stream({
+      method: 'GET',
+      path: `/api/v1/blobs/${digest}`,
+      ...(range === undefined ? {} : { headers: { range: `bytes=${range.start}-${range.end ?? ''}` } }),
+    });
+  }
+
+  /** Hashes a local model, uploads only the blobs the server lacks, and registers the version. */
+  async push(path: string, options: PushOptions): Promise<PushResult> {
+    const model = toModelName(options.model);
+    const local = await scanModel(path, {
+      ...(options.ignorePaths === undefined ? {} : { ignorePaths: options.ignorePaths }),
+      onScanned: ({ bytes }) => options.onProgress?.('hash', 0, bytes),
+      onProgress: (done) => options.onProgress?.('hash', done, 0),
+    });
+    return this.pushScanned(local, model, options);
+  }
+
+  /** The upload and registration half of `push`, for an already scanned model. */
+  async pushScanned(local: LocalModel, model: ModelName, options: Omit<PushOptions, 'model'> = {}): Promise<PushResult> {
+    const missing = new Set(await this.missingBlobs([...new Set(local.files.map((f) => toDigest(f.sha256)))]));
+    const toUpload: LocalFile[] = [];
+    const chosen = new Set<string>();
+    for (const f of local.files) {
+      if (missing.has(toDigest(f.sha256)) && !chosen.has(f.sha256)) {
+        chosen.add(f.sha256);
+        toUpload.push(f);
+      }
+    }
+    const total = toUpload.reduce((s, f) => s + f.size, 0);
+    let done = 0;
+    const onBytes = (n: number): void => {
+      done += n;
+      options.onProgress?.('upload', done, total);
+    };
+    options.onProgress?.('upload', 0, total);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < toUpload.length) {
+        const file = toUpload[next++];
+        if (file === undefined) return;
+        if (file.size < SESSION_THRESHOLD) await this.putBlob(file, onBytes);
+        else await this.uploadResumable(file, onBytes);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, toUpload.length) }, worker));
+
+    const { version, created } = await this.registerVersion(model, {
+      files: local.files.map((f) => ({ path: f.path, size: f.size, digest: toDigest(f.sha256) })),
+      ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
+      singleFile: local.singleFile,
+    });
+    if (version.digest !== local.digest) {
+      throw new CustodyError('VERIFICATION_FAILED', `the server registered ${version.digest} but the local manifest digest is ${local.digest}`);
+    }
+    return { version, created, uploadedFiles: toUpload.length, uploadedBytes: total, skippedFiles: local.files.length - toUpload.length };
+  }
+
+  /**
+   * Uploads one large file through a session, resuming from the server's acknowledged offset —
+   * after a dropped connection here, or after a previous push of the same file was killed.
+   */
+  private async uploadResumable(file: LocalFile, onBytes: (n: number) => void): Promise<void> {
+    const digest = toDigest(file.sha256);
+    let status = await this.createUpload(digest, file.size);
+    if (status.exists) {
+      onBytes(file.size);
+      return;
+    }
+    const id = status.id;
+    if (id === null) throw new CustodyError('SERVER_ERROR', 'the server opened no upload session');
+    onBytes(status.offset);
+    for (let attempt = 1; status.offset < file.size; attempt++) {
+      try {
+        status = await this.appendUpload(id, file, status.offset, onBytes);
+      } catch (error) {
+        if (attempt >= MAX_RESUME_ATTEMPTS || !(error instanceof CustodyError) || !['CONNECTION_FAILED', 'UPLOAD_OFFSET_MISMATCH', 'SERVICE_UNAVAILABLE', 'SHUTTING_DOWN'].includes(error.code)) {
+          throw error;
+        }
+        status = await this.uploadStatus(id);
+      }
+    }
+    await this.commitUpload(id, digest);
+  }
+
+  /** Downloads a version, verifies every file and the version digest, and writes atomically. */
+  async pull(ref: ModelRef | string, options: PullOptions = {}): Promise<PullResult> {
+    const r = typeof ref === 'string' ? parseModelRef(ref) : ref;
+    const version = await this.getVersion(r);
+    return pullVersion(this, r, version, options);
+  }
+}
+
+function toModelName(model: ModelName | string): ModelName {
+  return typeof model === 'string' ? parseModelName(model) : model;
+}
+
+function modelPath(m: ModelName): string {
+  return `/api/v1/models/${encodeURIComponent(m.namespace)}/${encodeURIComponent(m.name)}`;
+}
+
+/** Validates a server response: the SDK trusts nothing it did not check. */
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new CustodyError('SERVER_ERROR', 'the server sent an unexpected response');
+  return result.data;
+}

@@ -1,0 +1,161 @@
+/**
+ * The pull half of the SDK: check the server's manifest against the version digest before a
+ * byte is fetched, stream every file into a temporary directory beside the target while hashing
+ * it, and rename the directory into place only when every file and the version digest verified.
+ * A failure leaves the target as it was and no temporary files behind.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CustodyError } from '../domain/errors.js';
+import { parseDigest } from '../domain/digest.js';
+import { manifestDigest, toManifest, type Manifest, type ManifestFile } from '../domain/manifest.js';
+import type { ModelRef } from '../domain/model-ref.js';
+import type { CustodyClient } from './custody-client.js';
+import type { VersionBody } from './responses.js';
+
+export interface PullOptions {
+  /** Target directory (or file, for a single-file model). Default: the model name / file name. */
+  readonly output?: string;
+  /** Replace a non-empty target. */
+  readonly force?: boolean;
+  readonly concurrency?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface PullResult {
+  readonly path: string;
+  readonly version: VersionBody;
+  readonly files: number;
+  readonly bytes: number;
+}
+
+/** Counts and hashes bytes on their way to disk, refusing more than the manifest announced. */
+class VerifyingStream extends Transform {
+  private readonly hash = createHash('sha256');
+  size = 0;
+
+  constructor(
+    private readonly expectedSize: number,
+    private readonly filePath: string,
+    private readonly onBytes: (n: number) => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.expectedSize) {
+      callback(new CustodyError('VERIFICATION_FAILED', `${this.filePath}: the server sent more bytes than the manifest declares`));
+      return;
+    }
+    this.hash.update(chunk);
+    this.onBytes(chunk.length);
+    callback(null, chunk);
+  }
+
+  digestHex(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** Checks the server's file list: safe paths, and a manifest that hashes to the version digest. */
+function verifyManifest(ref: ModelRef, version: VersionBody): Manifest {
+  const manifest = toManifest(version.files.map((f) => ({ path: f.path, size: f.size, sha256: parseDigest(f.digest).hex })));
+  const computed = manifestDigest(manifest);
+  if (computed !== version.digest) {
+    throw new CustodyError('VERIFICATION_FAILED', `the file list the server sent hashes to ${computed}, not to the version digest ${version.digest}`);
+  }
+  if (ref.selector.kind === 'digest' && ref.selector.digest !== version.digest) {
+    throw new CustodyError('VERIFICATION_FAILED', `asked for ${ref.selector.digest} but the server answered with ${version.digest}`);
+  }
+  return manifest;
+}
+
+async function existingKind(p: string): Promise<'none' | 'empty-dir' | 'dir' | 'file'> {
+  try {
+    const s = await stat(p);
+    if (!s.isDirectory()) return 'file';
+    return (await readdir(p)).length === 0 ? 'empty-dir' : 'dir';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+    throw error;
+  }
+}
+
+export async function pullVersion(client: CustodyClient, ref: ModelRef, version: VersionBody, options: PullOptions): Promise<PullResult> {
+  const manifest = verifyManifest(ref, version);
+  const single = version.singleFile && manifest.files.length === 1;
+  const first = manifest.files[0];
+  const target = path.resolve(options.output ?? (single && first !== undefined ? first.path : version.name));
+  const kind = await existingKind(target);
+  if (single && kind === 'dir') throw new CustodyError('TARGET_NOT_EMPTY', `${target} is a directory; a single-file model is written as a file`);
+  if (single && kind === 'empty-dir') throw new CustodyError('TARGET_NOT_EMPTY', `${target} is a directory; a single-file model is written as a file`);
+  if ((kind === 'dir' || kind === 'file') && options.force !== true) {
+    throw new CustodyError('TARGET_NOT_EMPTY', `${target} exists and is not empty (use --force to replace it)`);
+  }
+
+  const total = manifest.files.reduce((s, f) => s + f.size, 0);
+  let done = 0;
+  const onBytes = (n: number): void => {
+    done += n;
+    options.onProgress?.(done, total);
+  };
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.custody-${randomBytes(6).toString('hex')}`);
+  try {
+    if (single && first !== undefined) {
+      await download(client, first, temp, onBytes);
+    } else {
+      await mkdir(temp, { mode: 0o755 });
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < manifest.files.length) {
+          const file = manifest.files[next++];
+          if (file === undefined) return;
+          const dest = path.join(temp, ...file.path.split('/'));
+          await mkdir(path.dirname(dest), { recursive: true });
+          await download(client, file, dest, onBytes);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, manifest.files.length) }, worker));
+    }
+    await publish(temp, target, kind);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return { path: target, version, files: manifest.files.length, bytes: total };
+}
+
+async function download(client: CustodyClient, file: ManifestFile, dest: string, onBytes: (n: number) => void): Promise<void> {
+  const response = await client.getBlob(`sha256:${file.sha256}`);
+  const verifier = new VerifyingStream(file.size, file.path, onBytes);
+  await pipeline(response.body, verifier, createWriteStream(dest, { flags: 'wx', mode: 0o644, highWaterMark: 1024 * 1024 }));
+  if (verifier.size !== file.size) {
+    throw new CustodyError('VERIFICATION_FAILED', `${file.path}: received ${verifier.size} bytes, the manifest declares ${file.size}`);
+  }
+  const actual = verifier.digestHex();
+  if (actual !== file.sha256) {
+    throw new CustodyError('VERIFICATION_FAILED', `${file.path}: content hashes to sha256:${actual}, the manifest declares sha256:${file.sha256}`);
+  }
+}
+
+/** Moves the verified temporary tree into place; a replaced target is removed only afterwards. */
+async function publish(temp: string, target: string, kind: Awaited<ReturnType<typeof existingKind>>): Promise<void> {
+  if (kind === 'none') {
+    await rename(temp, target);
+    return;
+  }
+  const old = `${temp}.old`;
+  await rename(target, old);
+  try {
+    await rename(temp, target);
+  } catch (error) {
+    await rename(old, target);
+    throw error;
+  }
+  await rm(old, { recursive: true, force: true });
+}

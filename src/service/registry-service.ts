@@ -1,0 +1,180 @@
+/**
+ * Model and version use cases (SPEC §2, §4.1): registration of an immutable, content-addressed
+ * version once every blob of its manifest is present, idempotent re-registration, and reads by
+ * number or digest. There is deliberately no update or delete.
+ */
+import { CustodyError } from '../domain/errors.js';
+import { isoNow, type Clock } from '../domain/clock.js';
+import { parseDigest } from '../domain/digest.js';
+import { manifestDigest, manifestOmsRoot, toManifest, type Manifest, type ManifestFile } from '../domain/manifest.js';
+import { formatSelector, type ModelName, type VersionSelector } from '../domain/model-ref.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { MetadataStore, ModelRecord, ModelSummary, Page, VersionRecord } from '../store/metadata-store.js';
+import type { Actor } from './auth-service.js';
+import { forEachLimited } from './for-each-limited.js';
+
+export interface RegistryLimits {
+  readonly maxFiles: number;
+  readonly maxFileBytes: number;
+  readonly maxAnnotationsBytes: number;
+  readonly caseInsensitivePaths: boolean;
+}
+
+export interface RegisterRequest {
+  readonly model: ModelName;
+  /** Files as the client declares them; `digest` is `sha256:<hex>`. */
+  readonly files: readonly { readonly path: string; readonly size: number; readonly digest: string }[];
+  readonly annotations?: unknown;
+  readonly singleFile?: boolean;
+}
+
+export interface RegisterResult {
+  readonly version: VersionRecord;
+  /** False when the same content was already registered: the existing version is returned. */
+  readonly created: boolean;
+}
+
+export interface VersionWithFiles {
+  readonly version: VersionRecord;
+  readonly files: readonly ManifestFile[];
+}
+
+const MAX_REGISTER_ATTEMPTS = 5;
+
+export class RegistryService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly blobs: BlobStore,
+    private readonly clock: Clock,
+    private readonly limits: RegistryLimits,
+  ) {}
+
+  /**
+   * Registers a version: validates the manifest, checks every blob exists with its declared
+   * size, and commits model + version + files in one transaction. Same content → same version.
+   */
+  async register(actor: Actor, request: RegisterRequest): Promise<RegisterResult> {
+    const manifest = this.validateManifest(request);
+    const annotations = this.validateAnnotations(request.annotations);
+    const digest = manifestDigest(manifest);
+    const { namespace, name } = request.model;
+
+    const existing = await this.store.getVersionByDigest(namespace, name, digest);
+    if (existing !== undefined) return { version: existing, created: false };
+
+    await this.checkBlobsPresent(manifest);
+
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.store.transaction(async (tx) => {
+          const now = isoNow(this.clock);
+          await tx.ensureModel(namespace, name, now);
+          await tx.lockModel(namespace, name);
+          const again = await tx.getVersionByDigest(namespace, name, digest);
+          if (again !== undefined) return { version: again, created: false };
+          const version = await tx.insertVersion({
+            namespace,
+            name,
+            digest,
+            omsRootDigest: manifestOmsRoot(manifest),
+            singleFile: request.singleFile === true && manifest.files.length === 1 && !manifest.files[0]?.path.includes('/'),
+            files: manifest.files,
+            annotations,
+            registeredAt: now,
+            registeredBy: actor.principal.name,
+          });
+          return { version, created: true };
+        });
+      } catch (error) {
+        // A concurrent registration of the same content won: return what it stored.
+        if (error instanceof CustodyError && error.code === 'CONFLICT' && attempt < MAX_REGISTER_ATTEMPTS) {
+          const winner = await this.store.getVersionByDigest(namespace, name, digest);
+          if (winner !== undefined) return { version: winner, created: false };
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  async getModel(model: ModelName): Promise<ModelRecord> {
+    const record = await this.store.getModel(model.namespace, model.name);
+    if (record === undefined) throw new CustodyError('MODEL_NOT_FOUND', `model ${model.namespace}/${model.name} does not exist`);
+    return record;
+  }
+
+  listModels(options: { limit: number; cursor?: string; namespace?: string }): Promise<Page<ModelSummary>> {
+    return this.store.listModels(options);
+  }
+
+  async listVersions(model: ModelName, options: { limit: number; cursor?: string }): Promise<Page<VersionRecord>> {
+    await this.getModel(model);
+    return this.store.listVersions(model.namespace, model.name, options);
+  }
+
+  /** Resolves `@vN` or `@sha256:…` to a version with its files. */
+  async getVersion(model: ModelName, selector: VersionSelector): Promise<VersionWithFiles> {
+    let version: VersionRecord | undefined;
+    switch (selector.kind) {
+      case 'number':
+        version = await this.store.getVersionByNumber(model.namespace, model.name, selector.number);
+        break;
+      case 'digest':
+        version = await this.store.getVersionByDigest(model.namespace, model.name, selector.digest);
+        break;
+      case 'environment':
+        throw new CustodyError('VERSION_NOT_FOUND', `environment references (@${selector.environment}) are not available yet`);
+    }
+    if (version === undefined) {
+      throw new CustodyError('VERSION_NOT_FOUND', `${model.namespace}/${model.name}@${formatSelector(selector)} does not exist`);
+    }
+    return { version, files: await this.store.getVersionFiles(version.id) };
+  }
+
+  private validateManifest(request: RegisterRequest): Manifest {
+    if (request.files.length === 0) throw new CustodyError('EMPTY_MODEL', 'a version needs at least one file');
+    if (request.files.length > this.limits.maxFiles) {
+      throw new CustodyError('TOO_MANY_FILES', `a version may have at most ${this.limits.maxFiles} files`);
+    }
+    const files = request.files.map((f) => {
+      if (f.size > this.limits.maxFileBytes) {
+        throw new CustodyError('FILE_TOO_LARGE', `a file may have at most ${this.limits.maxFileBytes} bytes`, { details: { path: f.path } });
+      }
+      return { path: f.path, size: f.size, sha256: parseDigest(f.digest).hex };
+    });
+    return toManifest(files, { caseInsensitive: this.limits.caseInsensitivePaths });
+  }
+
+  private validateAnnotations(annotations: unknown): unknown {
+    if (annotations === undefined || annotations === null) return null;
+    if (typeof annotations !== 'object' || Array.isArray(annotations)) {
+      throw new CustodyError('VALIDATION_FAILED', 'annotations must be a JSON object');
+    }
+    if (Buffer.byteLength(JSON.stringify(annotations), 'utf8') > this.limits.maxAnnotationsBytes) {
+      throw new CustodyError('ANNOTATIONS_TOO_LARGE', `annotations may have at most ${this.limits.maxAnnotationsBytes} bytes`);
+    }
+    return annotations;
+  }
+
+  private async checkBlobsPresent(manifest: Manifest): Promise<void> {
+    const problems: { path: string; code: 'BLOB_MISSING' | 'SIZE_MISMATCH' }[] = [];
+    const bySha = new Map<string, ManifestFile[]>();
+    for (const f of manifest.files) bySha.set(f.sha256, [...(bySha.get(f.sha256) ?? []), f]);
+    await forEachLimited([...bySha.keys()], 16, async (sha) => {
+      const info = await this.blobs.stat(sha);
+      for (const f of bySha.get(sha) ?? []) {
+        if (info === undefined) problems.push({ path: f.path, code: 'BLOB_MISSING' });
+        else if (info.size !== f.size) problems.push({ path: f.path, code: 'SIZE_MISMATCH' });
+      }
+    });
+    const first = problems[0];
+    if (first !== undefined) {
+      const paths = problems.slice(0, 20).map((p) => p.path);
+      throw new CustodyError(
+        first.code,
+        first.code === 'BLOB_MISSING' ? 'the content of some files has not been uploaded' : 'some files differ in size from the uploaded content',
+        { details: { paths, count: problems.length } },
+      );
+    }
+  }
+}

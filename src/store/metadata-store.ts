@@ -1,0 +1,158 @@
+/**
+ * The metadata store seam (STYLE.md §2, SPEC §3): principals, tokens, role bindings, models,
+ * versions and upload sessions. One SQL implementation over two dialects — SQLite (embedded
+ * default) and PostgreSQL (scale-out) — in `sql/`; one contract suite runs over both
+ * (`test/store/metadata-store.contract.test.ts`). Domain and service code see only this file.
+ *
+ * Writes happen inside `transaction`, which commits everything or nothing. Versions have no
+ * update or delete operation at all: immutability starts at the seam.
+ */
+import type { ManifestFile } from '../domain/manifest.js';
+
+export type PrincipalKind = 'user' | 'service';
+
+export interface Principal {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: PrincipalKind;
+  readonly createdAt: string;
+  readonly disabledAt: string | null;
+}
+
+export interface ApiToken {
+  readonly id: string;
+  readonly principalId: string;
+  readonly name: string;
+  /** Lowercase hex SHA-256 of the token secret; the secret itself is never stored. */
+  readonly tokenHash: string;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+export interface RoleBinding {
+  readonly id: string;
+  readonly principalId: string;
+  readonly role: string;
+  /** null = every namespace. */
+  readonly namespaces: readonly string[] | null;
+  /** null = every environment. */
+  readonly environments: readonly string[] | null;
+  readonly createdAt: string;
+}
+
+export interface ModelRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+export interface ModelSummary extends ModelRecord {
+  readonly versionCount: number;
+  readonly latestNumber: number | null;
+  readonly latestDigest: string | null;
+  readonly latestRegisteredAt: string | null;
+}
+
+export interface VersionRecord {
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly number: number;
+  /** `sha256:<hex>` manifest digest: the version's identity. */
+  readonly digest: string;
+  /** `sha256:<hex>` OMS root digest, kept for OpenSSF Model Signing interop. */
+  readonly omsRootDigest: string;
+  /** True when the model was pushed as a single file (pull writes a file, not a directory). */
+  readonly singleFile: boolean;
+  readonly fileCount: number;
+  readonly totalSize: number;
+  /** Free JSON from the pusher; never verified. */
+  readonly annotations: unknown;
+  readonly registeredAt: string;
+  /** Principal name of the pusher. */
+  readonly registeredBy: string;
+}
+
+export interface NewVersion {
+  readonly namespace: string;
+  readonly name: string;
+  readonly digest: string;
+  readonly omsRootDigest: string;
+  readonly singleFile: boolean;
+  readonly files: readonly ManifestFile[];
+  readonly annotations: unknown;
+  readonly registeredAt: string;
+  readonly registeredBy: string;
+}
+
+export interface UploadSession {
+  readonly id: string;
+  readonly principalId: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque cursor for the next page, or null at the end. */
+  readonly nextCursor: string | null;
+}
+
+/** Reads available both inside and outside a transaction. */
+export interface MetadataReader {
+  countPrincipals(): Promise<number>;
+  getPrincipalById(id: string): Promise<Principal | undefined>;
+  getPrincipalByName(name: string): Promise<Principal | undefined>;
+  findTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
+  listBindings(principalId: string): Promise<readonly RoleBinding[]>;
+
+  getModel(namespace: string, name: string): Promise<ModelRecord | undefined>;
+  /** Models ordered by namespace then name; `cursor` is the last page's `nextCursor`. */
+  listModels(options: { readonly limit: number; readonly cursor?: string; readonly namespace?: string }): Promise<Page<ModelSummary>>;
+  getVersionByNumber(namespace: string, name: string, number: number): Promise<VersionRecord | undefined>;
+  getVersionByDigest(namespace: string, name: string, digest: string): Promise<VersionRecord | undefined>;
+  /** Versions newest first. */
+  listVersions(namespace: string, name: string, options: { readonly limit: number; readonly cursor?: string }): Promise<Page<VersionRecord>>;
+  /** Files in canonical order. */
+  getVersionFiles(versionId: string): Promise<readonly ManifestFile[]>;
+
+  getUploadSession(id: string): Promise<UploadSession | undefined>;
+  findUploadSession(principalId: string, sha256: string, size: number): Promise<UploadSession | undefined>;
+  listUploadSessionsUpdatedBefore(instant: string): Promise<readonly UploadSession[]>;
+}
+
+/** Reads and writes inside one transaction. */
+export interface MetadataTx extends MetadataReader {
+  insertPrincipal(principal: Principal): Promise<void>;
+  insertToken(token: ApiToken): Promise<void>;
+  insertBinding(binding: RoleBinding): Promise<void>;
+
+  /** Creates the model if absent; returns it either way. */
+  ensureModel(namespace: string, name: string, createdAt: string): Promise<ModelRecord>;
+  /**
+   * Serialises writers of one model until the transaction ends (PostgreSQL: row lock; SQLite:
+   * the database write lock the transaction already holds).
+   */
+  lockModel(namespace: string, name: string): Promise<void>;
+  /** Inserts the version with the next number for its model; returns the stored record. */
+  insertVersion(version: NewVersion): Promise<VersionRecord>;
+
+  insertUploadSession(session: UploadSession): Promise<void>;
+  touchUploadSession(id: string, updatedAt: string): Promise<void>;
+  deleteUploadSession(id: string): Promise<void>;
+}
+
+export interface MetadataStore extends MetadataReader {
+  /** Applies pending schema migrations (idempotent, safe with concurrent starters). */
+  migrate(): Promise<void>;
+  /** Runs `fn` in one transaction: all of its writes commit, or none do. */
+  transaction<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T>;
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** `sqlite` or `postgres`, for logs and metrics only. */
+  readonly dialect: 'sqlite' | 'postgres';
+}

@@ -1,0 +1,27 @@
+/**
+ * The scale-out metadata store (SPEC §3): PostgreSQL shared by every `custody serve` replica,
+ * through a node-postgres pool and the shared SQL implementation. `bigint` columns arrive as
+ * strings (node-postgres' default) and are converted with a precision check when decoded.
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../sql/schema.js';
+import { SqlMetadataStore } from '../sql/sql-metadata-store.js';
+
+export interface PostgresMetadataStoreOptions {
+  /** Most connections the pool opens (default 10). */
+  readonly max?: number;
+}
+
+/**
+ * Opens a pool on `url` (`postgres://user:password@host:port/database`). Connects lazily: the
+ * first query (normally `migrate()`) reports an unreachable server.
+ */
+export function openPostgresMetadataStore(url: string, options: PostgresMetadataStoreOptions = {}): Promise<SqlMetadataStore> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  // An idle client whose connection drops emits 'error' on the pool; without a listener Node
+  // would crash the process. The pool discards that client and the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return Promise.resolve(new SqlMetadataStore(db, 'postgres'));
+}

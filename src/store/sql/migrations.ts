@@ -1,0 +1,170 @@
+/**
+ * Schema migrations of the metadata store, one ordered list for both dialects, applied by
+ * `migrateDatabase` and recorded in `custody_migrations`. Several `custody serve` replicas may
+ * start at once against one PostgreSQL (SPEC §3), so the whole run happens in one transaction
+ * that first takes a transaction-scoped advisory lock: the second starter waits, then finds
+ * nothing left to do. PostgreSQL DDL is transactional, so a failed migration leaves no trace.
+ * On SQLite the run holds the database write lock (`BEGIN IMMEDIATE`, see `runInTransaction`).
+ */
+import { sql, type ColumnDefinitionBuilder, type Kysely } from 'kysely';
+import { CustodyError } from '../../domain/errors.js';
+import type { Database, SqlDialectName } from './schema.js';
+
+/** Runs `fn` in one transaction of the given dialect (provided by the store). */
+export type TransactionRunner = <T>(fn: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
+
+interface Migration {
+  readonly id: number;
+  readonly name: string;
+  up(db: Kysely<Database>, dialect: SqlDialectName): Promise<void>;
+}
+
+/** `custody` in ASCII: the advisory lock key every Custody replica agrees on. */
+const POSTGRES_MIGRATION_LOCK_KEY = 0x637573746f6479;
+
+/**
+ * Model and namespace names sort by code point in both dialects: PostgreSQL's default collation
+ * follows the server locale (which ignores `-`, `.` and `_` at first level), so pin it to "C".
+ */
+function byteOrdered(dialect: SqlDialectName): (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
+  return (column) => (dialect === 'postgres' ? column.notNull() : column.notNull());
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    async up(db, dialect) {
+      await db.schema
+        .createTable('principals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('disabled_at', 'text')
+        .execute();
+
+      await db.schema
+        .createTable('api_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema.createIndex('api_tokens_principal_idx').on('api_tokens').column('principal_id').execute();
+
+      await db.schema
+        .createTable('role_bindings')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('namespaces', 'text')
+        .addColumn('environments', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('role_bindings_principal_idx').on('role_bindings').column('principal_id').execute();
+
+      await db.schema
+        .createTable('models')
+        .addColumn('namespace', 'text', byteOrdered(dialect))
+        .addColumn('name', 'text', byteOrdered(dialect))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('models_pk', ['namespace', 'name'])
+        .execute();
+
+      await db.schema
+        .createTable('versions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('namespace', 'text', byteOrdered(dialect))
+        .addColumn('name', 'text', byteOrdered(dialect))
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('oms_root_digest', 'text', (c) => c.notNull())
+        .addColumn('single_file', 'integer', (c) => c.notNull())
+        .addColumn('file_count', 'integer', (c) => c.notNull())
+        .addColumn('total_size', 'bigint', (c) => c.notNull())
+        .addColumn('annotations', 'text')
+        .addColumn('registered_at', 'text', (c) => c.notNull())
+        .addColumn('registered_by', 'text', (c) => c.notNull())
+        .addUniqueConstraint('versions_number_uq', ['namespace', 'name', 'number'])
+        .addUniqueConstraint('versions_digest_uq', ['namespace', 'name', 'digest'])
+        .addForeignKeyConstraint('versions_model_fk', ['namespace', 'name'], 'models', ['namespace', 'name'])
+        .execute();
+
+      await db.schema
+        .createTable('version_files')
+        .addColumn('version_id', 'text', (c) => c.notNull().references('versions.id'))
+        .addColumn('ordinal', 'integer', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('version_files_pk', ['version_id', 'ordinal'])
+        .execute();
+
+      await db.schema
+        .createTable('upload_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('upload_sessions_lookup_idx').on('upload_sessions').columns(['principal_id', 'sha256']).execute();
+      await db.schema.createIndex('upload_sessions_updated_idx').on('upload_sessions').column('updated_at').execute();
+    },
+  },
+];
+
+/**
+ * Applies every migration not yet recorded, in order, inside one transaction run by
+ * `runInTransaction`. Idempotent; refuses a database migrated by a newer Custody.
+ */
+export async function migrateDatabase(dialect: SqlDialectName, runInTransaction: TransactionRunner): Promise<void> {
+  await runInTransaction(async (db) => {
+    if (dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(${sql.lit(POSTGRES_MIGRATION_LOCK_KEY)})`.execute(db);
+    }
+    await db.schema
+      .createTable('custody_migrations')
+      .ifNotExists()
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('applied_at', 'text', (c) => c.notNull())
+      .execute();
+
+    const rows = await db.selectFrom('custody_migrations').select(['id', 'name']).orderBy('id').execute();
+    const applied = new Map<number, unknown>();
+    for (const row of rows as readonly Record<string, unknown>[]) {
+      const id = Number(row['id']);
+      if (!Number.isSafeInteger(id)) throw new CustodyError('INTERNAL', 'corrupt custody_migrations row in the metadata store');
+      applied.set(id, row['name']);
+    }
+    const known = new Set(MIGRATIONS.map((m) => m.id));
+    for (const id of applied.keys()) {
+      if (!known.has(id)) {
+        throw new CustodyError('INTERNAL', 'the metadata store was migrated by a newer Custody; upgrade this server', {
+          details: { migration: id },
+        });
+      }
+    }
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.id)) {
+        if (applied.get(migration.id) !== migration.name) {
+          throw new CustodyError('INTERNAL', 'the metadata store records a different migration under this id', {
+            details: { migration: migration.id },
+          });
+        }
+        continue;
+      }
+      await migration.up(db, dialect);
+      await db
+        .insertInto('custody_migrations')
+        .values({ id: migration.id, name: migration.name, applied_at: new Date().toISOString() })
+        .execute();
+    }
+  });
+}

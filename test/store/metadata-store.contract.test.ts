@@ -1,0 +1,439 @@
+/**
+ * The metadata store contract (STYLE.md §2, SPEC §3): one suite, run against SQLite and
+ * PostgreSQL through `metadataStoreFactories`. Where a check needs to see past the interface
+ * (rows left behind, a corrupted column) it opens its own connection on the store's `spec`.
+ */
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/domain/digest.js';
+import type { ManifestFile } from '../../src/domain/manifest.js';
+import type { MetadataStore, NewVersion, Principal, UploadSession } from '../../src/store/metadata-store.js';
+import { openMetadataStore } from '../../src/store/open-metadata-store.js';
+import { createPostgresDatabase, metadataStoreFactories, type OpenedMetadataStore } from '../support/databases.js';
+
+const T0 = '2025-01-01T00:00:00.000Z';
+
+function file(seed: string, size = 10): ManifestFile {
+  return { path: `weights/${seed}.bin`, size, sha256: sha256Hex(seed) };
+}
+
+function newVersion(namespace: string, name: string, seed: string, files: readonly ManifestFile[] = [file(seed)]): NewVersion {
+  return {
+    namespace,
+    name,
+    digest: `sha256:${sha256Hex(`manifest:${seed}`)}`,
+    omsRootDigest: `sha256:${sha256Hex(`oms:${seed}`)}`,
+    singleFile: false,
+    files,
+    annotations: { seed },
+    registeredAt: T0,
+    registeredBy: 'alice',
+  };
+}
+
+function principal(name: string): Principal {
+  return { id: `p-${name}`, name, kind: 'user', createdAt: T0, disabledAt: null };
+}
+
+/** Runs one statement on a connection of its own and returns its rows. */
+async function rawQuery(spec: string, statement: string): Promise<Record<string, unknown>[]> {
+  if (spec.startsWith('sqlite:')) {
+    const database = new Database(spec.slice('sqlite:'.length));
+    try {
+      const prepared = database.prepare(statement);
+      if (prepared.reader) return prepared.all() as Record<string, unknown>[];
+      prepared.run();
+      return [];
+    } finally {
+      database.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: spec });
+  await client.connect();
+  try {
+    return (await client.query<Record<string, unknown>>(statement)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function countRows(spec: string, table: string): Promise<number> {
+  const [row] = await rawQuery(spec, `select count(*) as n from ${table}`);
+  return Number(row?.['n']);
+}
+
+async function registerVersions(store: MetadataStore, namespace: string, name: string, seeds: readonly string[]): Promise<void> {
+  for (const seed of seeds) {
+    await store.transaction(async (tx) => {
+      await tx.ensureModel(namespace, name, T0);
+      await tx.lockModel(namespace, name);
+      await tx.insertVersion(newVersion(namespace, name, seed));
+    });
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
+  let opened: OpenedMetadataStore;
+  let store: MetadataStore;
+
+  beforeEach(async () => {
+    opened = await factory.open();
+    store = opened.store;
+  });
+
+  afterEach(async () => {
+    await opened.cleanup();
+  });
+
+  it('reports its dialect and answers ping', async () => {
+    expect(store.dialect).toBe(factory.name);
+    await store.ping();
+  });
+
+  it('runs migrations again without changing anything', async () => {
+    await store.transaction((tx) => tx.insertPrincipal(principal('alice')));
+    await store.migrate();
+    await store.migrate();
+    expect(await store.countPrincipals()).toBe(1);
+    expect(await countRows(opened.spec, 'custody_migrations')).toBe(1);
+  });
+
+  it('round-trips principals, tokens and role bindings', async () => {
+    const alice = principal('alice');
+    const bot: Principal = { id: 'p-bot', name: 'bot', kind: 'service', createdAt: T0, disabledAt: '2025-02-01T00:00:00.000Z' };
+    const token = { id: 't1', principalId: alice.id, name: 'laptop', tokenHash: sha256Hex('secret'), createdAt: T0, expiresAt: null, revokedAt: null };
+    const scoped = { id: 'b1', principalId: alice.id, role: 'publisher', namespaces: ['vision', 'nlp'], environments: ['staging'], createdAt: T0 };
+    const global = { id: 'b2', principalId: alice.id, role: 'reader', namespaces: null, environments: null, createdAt: '2025-01-02T00:00:00.000Z' };
+    await store.transaction(async (tx) => {
+      await tx.insertPrincipal(alice);
+      await tx.insertPrincipal(bot);
+      await tx.insertToken(token);
+      await tx.insertBinding(scoped);
+      await tx.insertBinding(global);
+    });
+    expect(await store.countPrincipals()).toBe(2);
+    expect(await store.getPrincipalById('p-alice')).toEqual(alice);
+    expect(await store.getPrincipalByName('bot')).toEqual(bot);
+    expect(await store.getPrincipalByName('nobody')).toBeUndefined();
+    expect(await store.findTokenByHash(token.tokenHash)).toEqual(token);
+    expect(await store.findTokenByHash(sha256Hex('other'))).toBeUndefined();
+    expect(await store.listBindings(alice.id)).toEqual([scoped, global]);
+    expect(await store.listBindings(bot.id)).toEqual([]);
+  });
+
+  it('reports a duplicate principal as CONFLICT and keeps the transaction usable', async () => {
+    await store.transaction(async (tx) => {
+      await tx.insertPrincipal(principal('alice'));
+      await expect(tx.insertPrincipal({ ...principal('alice'), id: 'p-other' })).rejects.toMatchObject({ code: 'CONFLICT' });
+      await tx.insertPrincipal(principal('bob'));
+    });
+    expect(await store.countPrincipals()).toBe(2);
+  });
+
+  it('rejects a token for a principal that does not exist', async () => {
+    const token = { id: 't1', principalId: 'p-ghost', name: 'x', tokenHash: sha256Hex('s'), createdAt: T0, expiresAt: null, revokedAt: null };
+    await expect(store.transaction((tx) => tx.insertToken(token))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await store.findTokenByHash(token.tokenHash)).toBeUndefined();
+  });
+
+  it('ensures a model idempotently, keeping its first creation time', async () => {
+    const first = await store.transaction((tx) => tx.ensureModel('vision', 'resnet', T0));
+    const again = await store.transaction((tx) => tx.ensureModel('vision', 'resnet', '2026-01-01T00:00:00.000Z'));
+    expect(first).toEqual({ namespace: 'vision', name: 'resnet', createdAt: T0 });
+    expect(again).toEqual(first);
+    expect(await store.getModel('vision', 'resnet')).toEqual(first);
+    expect(await store.getModel('vision', 'other')).toBeUndefined();
+  });
+
+  it('numbers versions v1, v2, v3 per model and reads them back by number and digest', async () => {
+    await registerVersions(store, 'vision', 'resnet', ['a', 'b', 'c']);
+    await registerVersions(store, 'vision', 'vit', ['a']);
+    const v2 = await store.getVersionByNumber('vision', 'resnet', 2);
+    expect(v2).toMatchObject({ namespace: 'vision', name: 'resnet', number: 2, digest: newVersion('vision', 'resnet', 'b').digest });
+    expect(v2).toMatchObject({ fileCount: 1, totalSize: 10, annotations: { seed: 'b' }, singleFile: false, registeredBy: 'alice' });
+    expect(await store.getVersionByDigest('vision', 'resnet', newVersion('x', 'y', 'c').digest)).toMatchObject({ number: 3 });
+    expect(await store.getVersionByNumber('vision', 'vit', 1)).toMatchObject({ digest: newVersion('x', 'y', 'a').digest });
+    expect(await store.getVersionByNumber('vision', 'vit', 2)).toBeUndefined();
+  });
+
+  it('returns from insertVersion exactly what it stored', async () => {
+    const input: NewVersion = { ...newVersion('nlp', 'bert', 'x'), singleFile: true, annotations: null };
+    const inserted = await store.transaction(async (tx) => {
+      await tx.ensureModel('nlp', 'bert', T0);
+      return tx.insertVersion(input);
+    });
+    expect(inserted).toMatchObject({ number: 1, singleFile: true, annotations: null, omsRootDigest: input.omsRootDigest });
+    expect(await store.getVersionByNumber('nlp', 'bert', 1)).toEqual(inserted);
+  });
+
+  it('round-trips files in order, keeping sizes beyond 2^32 exact', async () => {
+    const files = [file('z-first', 2 ** 32 + 7), file('a-second', 0), file('m-third', 2 ** 45 + 3)];
+    const version = await store.transaction(async (tx) => {
+      await tx.ensureModel('llm', 'big', T0);
+      return tx.insertVersion(newVersion('llm', 'big', 'big', files));
+    });
+    expect(version.totalSize).toBe(2 ** 32 + 7 + 2 ** 45 + 3);
+    expect(await store.getVersionFiles(version.id)).toEqual(files);
+    expect((await store.getVersionByNumber('llm', 'big', 1))?.totalSize).toBe(2 ** 32 + 7 + 2 ** 45 + 3);
+  });
+
+  it('stores a 20,000-file version in chunks and reads it back in order', async () => {
+    const files = Array.from({ length: 20_000 }, (_, i) => file(`shard-${String(i).padStart(5, '0')}`, i * 1024));
+    const version = await store.transaction(async (tx) => {
+      await tx.ensureModel('llm', 'sharded', T0);
+      return tx.insertVersion(newVersion('llm', 'sharded', 'sharded', files));
+    });
+    expect(version.fileCount).toBe(20_000);
+    expect(await store.getVersionFiles(version.id)).toEqual(files);
+  });
+
+  it('rejects a duplicate digest with CONFLICT and stores nothing of it', async () => {
+    await registerVersions(store, 'vision', 'resnet', ['a']);
+    const filesBefore = await countRows(opened.spec, 'version_files');
+    const duplicate = newVersion('vision', 'resnet', 'a', [file('p'), file('q'), file('r')]);
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.lockModel('vision', 'resnet');
+        await tx.insertVersion(duplicate);
+      }),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await store.listVersions('vision', 'resnet', { limit: 10 })).items).toHaveLength(1);
+    expect(await countRows(opened.spec, 'version_files')).toBe(filesBefore);
+  });
+
+  it('turns a racing duplicate insert (no lockModel) into CONFLICT with nothing partial', async () => {
+    await store.transaction((tx) => tx.ensureModel('vision', 'resnet', T0));
+    const inserted = deferred();
+    const release = deferred();
+    const first = store.transaction(async (tx) => {
+      await tx.insertVersion(newVersion('vision', 'resnet', 'same'));
+      inserted.resolve();
+      await release.promise;
+    });
+    await inserted.promise;
+    const second = store.transaction((tx) => tx.insertVersion(newVersion('vision', 'resnet', 'same', [file('1'), file('2')])));
+    const outcome = second.then(
+      () => 'stored',
+      (error: unknown) => error,
+    );
+    setTimeout(release.resolve, 200);
+    await first;
+    expect(await outcome).toMatchObject({ code: 'CONFLICT' });
+    expect(await countRows(opened.spec, 'versions')).toBe(1);
+    expect(await countRows(opened.spec, 'version_files')).toBe(1);
+  });
+
+  it('keeps nothing from a transaction that throws after writing', async () => {
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.insertPrincipal(principal('alice'));
+        await tx.ensureModel('vision', 'resnet', T0);
+        await tx.insertVersion(newVersion('vision', 'resnet', 'a'));
+        await tx.insertUploadSession({ id: 'u1', principalId: 'p-alice', sha256: sha256Hex('u'), size: 1, createdAt: T0, updatedAt: T0 });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await store.countPrincipals()).toBe(0);
+    expect(await store.getModel('vision', 'resnet')).toBeUndefined();
+    expect(await store.getUploadSession('u1')).toBeUndefined();
+    for (const table of ['versions', 'version_files', 'models', 'principals', 'upload_sessions']) {
+      expect(await countRows(opened.spec, table)).toBe(0);
+    }
+  });
+
+  it('refuses to insert a version of a model that does not exist, and to lock one', async () => {
+    await expect(store.transaction((tx) => tx.insertVersion(newVersion('nope', 'missing', 'a')))).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(store.transaction((tx) => tx.lockModel('nope', 'missing'))).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+
+  it('pages through models once each, in byte order, with summaries', async () => {
+    const names = ['a-b', 'ab', 'a.c', 'a_d', 'z', 'b1', 'b10', 'b2'];
+    await store.transaction(async (tx) => {
+      for (const name of names) await tx.ensureModel('team', name, T0);
+      await tx.ensureModel('other', 'm', T0);
+    });
+    await registerVersions(store, 'team', 'ab', ['v1', 'v2']);
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page += 1) {
+      const result = await store.listModels({ limit: 3, ...(cursor === undefined ? {} : { cursor }), namespace: 'team' });
+      seen.push(...result.items.map((m) => m.name));
+      if (result.nextCursor === null) break;
+      cursor = result.nextCursor;
+    }
+    expect(seen).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+
+    const all = await store.listModels({ limit: 100 });
+    expect(all.nextCursor).toBeNull();
+    expect(all.items.map((m) => `${m.namespace}/${m.name}`)).toEqual(['other/m', ...seen.map((n) => `team/${n}`)]);
+    expect(all.items.find((m) => m.name === 'ab')).toEqual({
+      namespace: 'team',
+      name: 'ab',
+      createdAt: T0,
+      versionCount: 2,
+      latestNumber: 2,
+      latestDigest: newVersion('team', 'ab', 'v2').digest,
+      latestRegisteredAt: T0,
+    });
+    expect(all.items.find((m) => m.name === 'z')).toMatchObject({ versionCount: 0, latestNumber: null, latestDigest: null, latestRegisteredAt: null });
+
+    const exact = await store.listModels({ limit: 9 });
+    expect(exact.items).toHaveLength(9);
+    expect(exact.nextCursor).toBeNull();
+  });
+
+  it('pages through versions newest first, once each', async () => {
+    await registerVersions(store, 'vision', 'resnet', ['1', '2', '3', '4', '5', '6', '7']);
+    const numbers: number[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page += 1) {
+      const result = await store.listVersions('vision', 'resnet', { limit: 3, ...(cursor === undefined ? {} : { cursor }) });
+      numbers.push(...result.items.map((v) => v.number));
+      if (result.nextCursor === null) break;
+      cursor = result.nextCursor;
+    }
+    expect(numbers).toEqual([7, 6, 5, 4, 3, 2, 1]);
+    expect(await store.listVersions('vision', 'other', { limit: 3 })).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('rejects malformed cursors and limits with VALIDATION_FAILED', async () => {
+    await registerVersions(store, 'vision', 'resnet', ['1', '2']);
+    const page = await store.listVersions('vision', 'resnet', { limit: 1 });
+    const versionCursor = page.nextCursor ?? '';
+    const garbage = ['', 'not base64!', Buffer.from('{"a":1}').toString('base64url'), Buffer.from('[').toString('base64url'), 'x'.repeat(5000)];
+    for (const cursor of [...garbage, versionCursor]) {
+      await expect(store.listModels({ limit: 10, cursor })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+    for (const cursor of garbage) {
+      await expect(store.listVersions('vision', 'resnet', { limit: 10, cursor })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+    await expect(store.listModels({ limit: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(store.listVersions('vision', 'resnet', { limit: 1.5 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  it('creates, finds, touches, lists and deletes upload sessions', async () => {
+    const big: UploadSession = { id: 'u1', principalId: 'p1', sha256: sha256Hex('blob'), size: 2 ** 40 + 1, createdAt: T0, updatedAt: T0 };
+    const fresh: UploadSession = { id: 'u2', principalId: 'p1', sha256: sha256Hex('other'), size: 5, createdAt: T0, updatedAt: '2025-01-03T00:00:00.000Z' };
+    await store.transaction(async (tx) => {
+      await tx.insertUploadSession(big);
+      await tx.insertUploadSession(fresh);
+    });
+    expect(await store.getUploadSession('u1')).toEqual(big);
+    expect(await store.findUploadSession('p1', big.sha256, big.size)).toEqual(big);
+    expect(await store.findUploadSession('p1', big.sha256, 5)).toBeUndefined();
+    expect(await store.findUploadSession('p2', big.sha256, big.size)).toBeUndefined();
+    expect(await store.listUploadSessionsUpdatedBefore('2025-01-02T00:00:00.000Z')).toEqual([big]);
+
+    await store.transaction((tx) => tx.touchUploadSession('u1', '2025-01-05T00:00:00.000Z'));
+    expect(await store.getUploadSession('u1')).toEqual({ ...big, updatedAt: '2025-01-05T00:00:00.000Z' });
+    expect(await store.listUploadSessionsUpdatedBefore('2025-01-04T00:00:00.000Z')).toEqual([fresh]);
+
+    await store.transaction((tx) => tx.deleteUploadSession('u1'));
+    expect(await store.getUploadSession('u1')).toBeUndefined();
+    await store.transaction((tx) => tx.deleteUploadSession('u1'));
+    await expect(store.transaction((tx) => tx.touchUploadSession('u1', T0))).rejects.toMatchObject({ code: 'UPLOAD_NOT_FOUND' });
+    await expect(store.transaction((tx) => tx.insertUploadSession(fresh))).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('numbers 20 concurrent transactions on one store 1..20 without gaps', async () => {
+    await store.transaction((tx) => tx.ensureModel('vision', 'resnet', T0));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => registerVersions(store, 'vision', 'resnet', [`c${i}`])));
+    const page = await store.listVersions('vision', 'resnet', { limit: 100 });
+    expect(page.items.map((v) => v.number)).toEqual(Array.from({ length: 20 }, (_, i) => 20 - i));
+  });
+
+  it.runIf(factory.name === 'postgres')('serialises inserts from two stores on one database under lockModel', async () => {
+    const second = await openMetadataStore(opened.spec, '/tmp');
+    try {
+      const seeds = (prefix: string): string[] => Array.from({ length: 10 }, (_, i) => `${prefix}${i}`);
+      await Promise.all([registerVersions(store, 'vision', 'resnet', seeds('a')), registerVersions(second, 'vision', 'resnet', seeds('b'))]);
+    } finally {
+      await second.close();
+    }
+    const page = await store.listVersions('vision', 'resnet', { limit: 100 });
+    expect(page.items.map((v) => v.number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(new Set(page.items.map((v) => v.digest)).size).toBe(20);
+  });
+
+  it('refuses use of the store, not the transaction, inside a transaction', async () => {
+    await expect(store.transaction(() => store.countPrincipals())).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(store.transaction(() => store.transaction(() => Promise.resolve(1)))).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(await store.countPrincipals()).toBe(0);
+  });
+
+  it('refuses a transaction handle used after its transaction ended', async () => {
+    const leaked = await store.transaction((tx) => Promise.resolve(tx));
+    await expect(leaked.countPrincipals()).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+
+  it('turns corrupt rows into INTERNAL without repeating their content', async () => {
+    await registerVersions(store, 'vision', 'resnet', ['a', 'b']);
+    await store.transaction(async (tx) => {
+      await tx.insertBinding({ id: 'b1', principalId: 'p1', role: 'reader', namespaces: ['x'], environments: null, createdAt: T0 });
+    });
+    await rawQuery(opened.spec, `update versions set annotations = '{"secret-ish' where number = 1`);
+    await rawQuery(opened.spec, `update versions set total_size = 1152921504606846977 where number = 2`);
+    await rawQuery(opened.spec, `update role_bindings set namespaces = '[1,2]'`);
+    const failure = await store.getVersionByNumber('vision', 'resnet', 1).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'INTERNAL', details: { table: 'versions', column: 'annotations' } });
+    expect(String((failure as Error).message)).not.toContain('secret-ish');
+    await expect(store.getVersionByNumber('vision', 'resnet', 2)).rejects.toMatchObject({ code: 'INTERNAL', details: { column: 'total_size' } });
+    await expect(store.listBindings('p1')).rejects.toMatchObject({ code: 'INTERNAL', details: { column: 'namespaces' } });
+  });
+});
+
+describe('postgres migrations', () => {
+  it('let two stores migrate one fresh database at the same time', async () => {
+    const database = await createPostgresDatabase();
+    const first = await openMetadataStore(database.url, '/tmp');
+    const second = await openMetadataStore(database.url, '/tmp');
+    try {
+      await Promise.all([first.migrate(), second.migrate(), first.migrate()]);
+      expect(await second.countPrincipals()).toBe(0);
+      expect(await countRows(database.url, 'custody_migrations')).toBe(1);
+    } finally {
+      await first.close();
+      await second.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('openMetadataStore', () => {
+  it('rejects an unknown scheme naming the setting', async () => {
+    await expect(openMetadataStore('mysql://root@localhost/custody', '/tmp')).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('storage.metadata') as unknown,
+    });
+  });
+
+  it('never repeats a password from the URL', async () => {
+    const failure = await openMetadataStore('redis://user:hunter2@host/db', '/tmp').catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(JSON.stringify({ message: (failure as Error).message, details: (failure as { details: unknown }).details })).not.toContain('hunter2');
+    const malformed = await openMetadataStore('postgres://user:hunter2@[bad/db', '/tmp').catch((error: unknown) => error);
+    expect(malformed).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(JSON.stringify({ message: (malformed as Error).message, details: (malformed as { details: unknown }).details })).not.toContain('hunter2');
+  });
+
+  it('opens an in-memory SQLite store for tests', async () => {
+    const store = await openMetadataStore('sqlite::memory:', '/tmp');
+    try {
+      await store.migrate();
+      expect(store.dialect).toBe('sqlite');
+      expect(await store.countPrincipals()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+});
