@@ -86,12 +86,12 @@ export class HttpFront {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.options.onShutdownStart?.();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => { resolve(); }));
     server.closeIdleConnections();
     const drained = new Promise<boolean>((resolve) => {
       if (this.inFlight === 0) resolve(true);
-      else this.idleWaiters.push(() => resolve(true));
-      setTimeout(() => resolve(false), timeoutMs).unref();
+      else this.idleWaiters.push(() => { resolve(true); });
+      setTimeout(() => { resolve(false); }, timeoutMs).unref();
     });
     if (!(await drained)) {
       this.options.logger.warn('shutdown timeout: cutting in-flight requests', { inFlight: this.inFlight });

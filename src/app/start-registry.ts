@@ -85,7 +85,6 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
     if (boot.token !== undefined) logger.info('bootstrap: created the admin principal', { principal: boot.principalName });
 
     const store = blobStore;
-    let front: HttpFront | undefined;
     const services: Services = {
       config,
       auth,
@@ -96,9 +95,9 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
         await metadata.ping();
         await store.stat('0'.repeat(64));
       },
-      isShuttingDown: () => front?.isShuttingDown ?? false,
+      isShuttingDown: () => front.isShuttingDown,
     };
-    front = new HttpFront({ routes: allRoutes(CUSTODY_VERSION), services, logger });
+    const front: HttpFront = new HttpFront({ routes: allRoutes(CUSTODY_VERSION), services, logger });
     const running = await front.listen(config.server.host, config.server.port);
     logger.info('custody listening', { url: running.url, metadata: metadata.dialect, version: CUSTODY_VERSION });
     const expiry = setInterval(() => {

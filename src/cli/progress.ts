@@ -12,7 +12,7 @@ export interface Progress {
 const noProgress: Progress = { update: () => undefined, stop: () => undefined };
 
 export function createProgress(enabled: boolean): Progress {
-  if (!enabled || process.stderr.isTTY !== true) return noProgress;
+  if (!enabled || !process.stderr.isTTY) return noProgress;
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: '{label} [{bar}] {percentage}% {doneMiB}/{totalMiB} MiB', hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,

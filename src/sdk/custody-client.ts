@@ -112,7 +112,7 @@ export class CustodyClient {
   /** Streams `file` from `offset` to its end into the session. */
   async appendUpload(id: string, file: LocalFile, offset: number, onBytes?: (n: number) => void): Promise<UploadStatusBody> {
     const source = createReadStream(file.absolutePath, { start: offset, highWaterMark: 1024 * 1024 });
-    if (onBytes !== undefined) source.on('data', (chunk) => onBytes(chunk.length));
+    if (onBytes !== undefined) source.on('data', (chunk) => { onBytes(chunk.length); });
     const { body } = await this.transport.json({
       method: 'PATCH',
       path: `/api/v1/uploads/${encodeURIComponent(id)}`,
@@ -132,7 +132,7 @@ export class CustodyClient {
 
   async putBlob(file: LocalFile, onBytes?: (n: number) => void): Promise<void> {
     const source = createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 });
-    if (onBytes !== undefined) source.on('data', (chunk) => onBytes(chunk.length));
+    if (onBytes !== undefined) source.on('data', (chunk) => { onBytes(chunk.length); });
     await this.transport.json({
       method: 'PUT',
       path: `/api/v1/blobs/${toDigest(file.sha256)}`,

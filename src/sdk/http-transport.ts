@@ -89,12 +89,12 @@ export class HttpTransport {
   }
 
   /** Sends a request and parses a JSON response body. */
-  async json<T>(options: RequestOptions): Promise<{ status: number; body: T; headers: IncomingMessage['headers'] }> {
+  async json(options: RequestOptions): Promise<{ status: number; body: unknown; headers: IncomingMessage['headers'] }> {
     const response = await this.stream(options);
     const text = await readText(response.body, MAX_JSON_RESPONSE);
-    if (text === '') return { status: response.status, body: undefined as T, headers: response.headers };
+    if (text === '') return { status: response.status, body: undefined, headers: response.headers };
     try {
-      return { status: response.status, body: JSON.parse(text) as T, headers: response.headers };
+      return { status: response.status, body: JSON.parse(text) as unknown, headers: response.headers };
     } catch {
       throw new CustodyError('SERVER_ERROR', 'the server sent malformed JSON');
     }

@@ -306,11 +306,23 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
     expect(await store.listVersions('vision', 'other', { limit: 3 })).toEqual({ items: [], nextCursor: null });
   });
 
+  it('answers lookups by keys no row can hold (NUL, out-of-range numbers) with "not found"', async () => {
+    await registerVersions(store, 'vision', 'resnet', ['a']);
+    expect(await store.getPrincipalByName('ali\u0000ce')).toBeUndefined();
+    expect(await store.getModel('vision', 'res\u0000net')).toBeUndefined();
+    expect(await store.getVersionByNumber('vision', 'resnet', 2 ** 40)).toBeUndefined();
+    expect(await store.getVersionByNumber('vision', 'resnet', Number.NaN)).toBeUndefined();
+    expect(await store.findUploadSession('p1', sha256Hex('x'), Number.POSITIVE_INFINITY)).toBeUndefined();
+    expect(await store.listVersions('vision\u0000', 'resnet', { limit: 5 })).toEqual({ items: [], nextCursor: null });
+    expect(await store.listModels({ limit: 5, namespace: '\u0000' })).toEqual({ items: [], nextCursor: null });
+  });
+
   it('rejects malformed cursors and limits with VALIDATION_FAILED', async () => {
     await registerVersions(store, 'vision', 'resnet', ['1', '2']);
     const page = await store.listVersions('vision', 'resnet', { limit: 1 });
     const versionCursor = page.nextCursor ?? '';
-    const garbage = ['', 'not base64!', Buffer.from('{"a":1}').toString('base64url'), Buffer.from('[').toString('base64url'), 'x'.repeat(5000)];
+    const encoded = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const garbage = ['', 'not base64!', encoded({ a: 1 }), Buffer.from('[').toString('base64url'), 'x'.repeat(5000), encoded(['m', 'a\u0000', 'b']), encoded(['v', 2 ** 40])];
     for (const cursor of [...garbage, versionCursor]) {
       await expect(store.listModels({ limit: 10, cursor })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     }
@@ -386,7 +398,7 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
     await rawQuery(opened.spec, `update role_bindings set namespaces = '[1,2]'`);
     const failure = await store.getVersionByNumber('vision', 'resnet', 1).catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'INTERNAL', details: { table: 'versions', column: 'annotations' } });
-    expect(String((failure as Error).message)).not.toContain('secret-ish');
+    expect((failure as Error).message).not.toContain('secret-ish');
     await expect(store.getVersionByNumber('vision', 'resnet', 2)).rejects.toMatchObject({ code: 'INTERNAL', details: { column: 'total_size' } });
     await expect(store.listBindings('p1')).rejects.toMatchObject({ code: 'INTERNAL', details: { column: 'namespaces' } });
   });

@@ -19,15 +19,15 @@ interface Migration {
   up(db: Kysely<Database>, dialect: SqlDialectName): Promise<void>;
 }
 
-/** `custody` in ASCII: the advisory lock key every Custody replica agrees on. */
-const POSTGRES_MIGRATION_LOCK_KEY = 0x637573746f6479;
+/** `custod` in ASCII (48 bits, exact as a JS number): the advisory lock key every replica agrees on. */
+const POSTGRES_MIGRATION_LOCK_KEY = 0x637573746f64;
 
 /**
  * Model and namespace names sort by code point in both dialects: PostgreSQL's default collation
  * follows the server locale (which ignores `-`, `.` and `_` at first level), so pin it to "C".
  */
 function byteOrdered(dialect: SqlDialectName): (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
-  return (column) => (dialect === 'postgres' ? column.notNull() : column.notNull());
+  return (column) => (dialect === 'postgres' ? column.notNull().modifyEnd(sql`collate "C"`) : column.notNull());
 }
 
 const MIGRATIONS: readonly Migration[] = [

@@ -34,8 +34,24 @@ const FILE_INSERT_CHUNK = 1000;
 const MAX_PAGE_LIMIT = 10_000;
 const MAX_CURSOR_LENGTH = 2048;
 
-const modelCursor = z.tuple([z.literal('m'), z.string(), z.string()]);
-const versionCursor = z.tuple([z.literal('v'), z.number().int().min(1)]);
+/** Largest value of an `integer` column in both dialects (PostgreSQL int4). */
+const MAX_INT4 = 2 ** 31 - 1;
+
+/**
+ * False when no stored row can match: PostgreSQL rejects NUL in text (an error, not a miss), so
+ * lookups by hostile keys answer "not found" the same way on both dialects.
+ */
+function isLookupKey(...keys: readonly string[]): boolean {
+  return keys.every((key) => typeof key === 'string' && !key.includes('\u0000'));
+}
+
+function isLookupNumber(value: number, max: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0 && value <= max;
+}
+
+const cursorKey = z.string().refine((key) => isLookupKey(key));
+const modelCursor = z.tuple([z.literal('m'), cursorKey, cursorKey]);
+const versionCursor = z.tuple([z.literal('v'), z.number().int().min(1).max(MAX_INT4)]);
 
 function encodeCursor(key: readonly unknown[]): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
@@ -53,7 +69,7 @@ function decodeCursor<S extends z.ZodType>(schema: S, cursor: string): z.output<
     return malformed();
   }
   const result = schema.safeParse(json);
-  return result.success ? (result.data as z.output<S>) : malformed();
+  return result.success ? result.data : malformed();
 }
 
 function assertLimit(limit: number): void {
@@ -76,6 +92,10 @@ function constraintViolation(error: unknown): 'unique' | 'foreign-key' | undefin
   if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique';
   if (code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign-key';
   return undefined;
+}
+
+function isSqliteBusy(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && error.code.startsWith('SQLITE_BUSY');
 }
 
 function toJsonText(value: unknown, field: string): string | null {
@@ -131,21 +151,25 @@ class SqlMetadataReader implements MetadataReader {
   }
 
   async getPrincipalById(id: string): Promise<Principal | undefined> {
+    if (!isLookupKey(id)) return undefined;
     const row = await this.db().selectFrom('principals').selectAll().where('id', '=', id).executeTakeFirst();
     return row === undefined ? undefined : decodeRow('principals', row);
   }
 
   async getPrincipalByName(name: string): Promise<Principal | undefined> {
+    if (!isLookupKey(name)) return undefined;
     const row = await this.db().selectFrom('principals').selectAll().where('name', '=', name).executeTakeFirst();
     return row === undefined ? undefined : decodeRow('principals', row);
   }
 
   async findTokenByHash(tokenHash: string): Promise<ApiToken | undefined> {
+    if (!isLookupKey(tokenHash)) return undefined;
     const row = await this.db().selectFrom('api_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
     return row === undefined ? undefined : decodeRow('api_tokens', row);
   }
 
   async listBindings(principalId: string): Promise<readonly RoleBinding[]> {
+    if (!isLookupKey(principalId)) return [];
     const rows = await this.db()
       .selectFrom('role_bindings')
       .selectAll()
@@ -157,6 +181,7 @@ class SqlMetadataReader implements MetadataReader {
   }
 
   async getModel(namespace: string, name: string): Promise<ModelRecord | undefined> {
+    if (!isLookupKey(namespace, name)) return undefined;
     const row = await this.db().selectFrom('models').selectAll().where('namespace', '=', namespace).where('name', '=', name).executeTakeFirst();
     return row === undefined ? undefined : decodeRow('models', row);
   }
@@ -164,6 +189,7 @@ class SqlMetadataReader implements MetadataReader {
   async listModels(options: { readonly limit: number; readonly cursor?: string; readonly namespace?: string }): Promise<Page<ModelSummary>> {
     assertLimit(options.limit);
     const after = options.cursor === undefined ? undefined : decodeCursor(modelCursor, options.cursor);
+    if (options.namespace !== undefined && !isLookupKey(options.namespace)) return { items: [], nextCursor: null };
     let query = this.db()
       .selectFrom('models as m')
       .leftJoin('versions as v', (join) =>
@@ -204,6 +230,7 @@ class SqlMetadataReader implements MetadataReader {
   }
 
   async getVersionByNumber(namespace: string, name: string, number: number): Promise<VersionRecord | undefined> {
+    if (!isLookupKey(namespace, name) || !isLookupNumber(number, MAX_INT4)) return undefined;
     const row = await this.db()
       .selectFrom('versions')
       .selectAll()
@@ -215,6 +242,7 @@ class SqlMetadataReader implements MetadataReader {
   }
 
   async getVersionByDigest(namespace: string, name: string, digest: string): Promise<VersionRecord | undefined> {
+    if (!isLookupKey(namespace, name, digest)) return undefined;
     const row = await this.db()
       .selectFrom('versions')
       .selectAll()
@@ -228,6 +256,7 @@ class SqlMetadataReader implements MetadataReader {
   async listVersions(namespace: string, name: string, options: { readonly limit: number; readonly cursor?: string }): Promise<Page<VersionRecord>> {
     assertLimit(options.limit);
     const after = options.cursor === undefined ? undefined : decodeCursor(versionCursor, options.cursor);
+    if (!isLookupKey(namespace, name)) return { items: [], nextCursor: null };
     let query = this.db().selectFrom('versions').selectAll().where('namespace', '=', namespace).where('name', '=', name);
     if (after !== undefined) query = query.where('number', '<', after[1]);
     const rows = await query.orderBy('number', 'desc').limit(options.limit + 1).execute();
@@ -237,6 +266,7 @@ class SqlMetadataReader implements MetadataReader {
   }
 
   async getVersionFiles(versionId: string): Promise<readonly ManifestFile[]> {
+    if (!isLookupKey(versionId)) return [];
     const rows = await this.db()
       .selectFrom('version_files')
       .select(['path', 'size', 'sha256'])
@@ -247,11 +277,13 @@ class SqlMetadataReader implements MetadataReader {
   }
 
   async getUploadSession(id: string): Promise<UploadSession | undefined> {
+    if (!isLookupKey(id)) return undefined;
     const row = await this.db().selectFrom('upload_sessions').selectAll().where('id', '=', id).executeTakeFirst();
     return row === undefined ? undefined : decodeRow('upload_sessions', row);
   }
 
   async findUploadSession(principalId: string, sha256: string, size: number): Promise<UploadSession | undefined> {
+    if (!isLookupKey(principalId, sha256) || !isLookupNumber(size, Number.MAX_SAFE_INTEGER)) return undefined;
     const row = await this.db()
       .selectFrom('upload_sessions')
       .selectAll()
@@ -368,11 +400,13 @@ class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
     const totalSize = assertStorableVersion(version);
     const annotations = toJsonText(version.annotations, 'annotations');
     const { namespace, name, digest } = version;
-    const conflict = 'this model already has a version with this digest';
-    return this.#write(conflict, { code: 'MODEL_NOT_FOUND', message: 'the model does not exist' }, async () => {
+    const raced = 'another version of this model was registered at the same time (call lockModel first), or this digest was';
+    return this.#write(raced, { code: 'MODEL_NOT_FOUND', message: 'the model does not exist' }, async () => {
       const db = this.db();
       const existing = await db.selectFrom('versions').select('number').where('namespace', '=', namespace).where('name', '=', name).where('digest', '=', digest).executeTakeFirst();
-      if (existing !== undefined) throw new CustodyError('CONFLICT', conflict, { details: { digest } });
+      if (existing !== undefined) {
+        throw new CustodyError('CONFLICT', 'this model already has a version with this digest', { details: { digest, number: existing.number } });
+      }
       const max = await db
         .selectFrom('versions')
         .select((eb) => eb.fn.max('number').as('max'))
@@ -511,7 +545,13 @@ export class SqlMetadataStore extends SqlMetadataReader implements MetadataStore
     const db = this.db();
     if (this.dialect === 'postgres') return db.transaction().execute(fn);
     return db.connection().execute(async (connection) => {
-      await sql`begin immediate`.execute(connection);
+      try {
+        await sql`begin immediate`.execute(connection);
+      } catch (error) {
+        // Another process held the write lock for all of busy_timeout.
+        if (isSqliteBusy(error)) throw new CustodyError('SERVICE_UNAVAILABLE', 'the SQLite database is busy; retry', { cause: error });
+        throw error;
+      }
       try {
         const result = await fn(connection);
         await sql`commit`.execute(connection);

@@ -1,0 +1,167 @@
+/**
+ * Real registries for integration tests: `startTestRegistry` runs the server in this process on
+ * a loopback port (real HTTP, real stores), `spawnServer` runs `custody serve` as a child
+ * process (for kill -9 tests), and `runCli` runs the built `custody` command. The CLI and the
+ * spawned server use `dist/` — `npm test` builds it first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveConfig, type ConfigInput } from '../../src/config/config.js';
+import { generateApiToken } from '../../src/auth/api-token.js';
+import { startRegistry, type RunningRegistry } from '../../src/app/start-registry.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { CustodyClient } from '../../src/sdk/custody-client.js';
+import { createPostgresDatabase } from './databases.js';
+
+export type Backend = 'sqlite' | 'postgres';
+export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI_PATH = path.join(REPO_ROOT, 'bin', 'custody.js');
+
+export interface TestRegistry {
+  readonly url: string;
+  /** The admin's API token. */
+  readonly token: string;
+  readonly dataDir: string;
+  /** The `storage.metadata` setting in use (so a restarted server can reuse the database). */
+  readonly metadataSpec: string;
+  readonly registry: RunningRegistry;
+  client(token?: string): CustodyClient;
+  /** Stops the server and deletes its data directory and database. */
+  stop(): Promise<void>;
+}
+
+export interface TestStorage {
+  readonly dataDir: string;
+  readonly metadataSpec: string;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh data directory and a fresh metadata database for one backend. */
+export async function createTestStorage(backend: Backend): Promise<TestStorage> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'custody-test-'));
+  if (backend === 'sqlite') {
+    return { dataDir, metadataSpec: 'sqlite:custody.db', cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+  }
+  const db = await createPostgresDatabase();
+  return {
+    dataDir,
+    metadataSpec: db.url,
+    cleanup: async () => {
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a registry in this process on an ephemeral loopback port. */
+export async function startTestRegistry(backend: Backend, config: ConfigInput = {}): Promise<TestRegistry> {
+  const storage = await createTestStorage(backend);
+  const token = generateApiToken();
+  const effective = resolveConfig(
+    { ...config, server: { port: 0, ...(config.server ?? {}) }, storage: { metadata: storage.metadataSpec, ...(config.storage ?? {}) } },
+    {},
+  );
+  let registry: RunningRegistry;
+  try {
+    registry = await startRegistry({ config: effective, dataDir: storage.dataDir, bootstrapToken: token, logger: silentLogger });
+  } catch (error) {
+    await storage.cleanup();
+    throw error;
+  }
+  return {
+    url: registry.url,
+    token,
+    dataDir: storage.dataDir,
+    metadataSpec: storage.metadataSpec,
+    registry,
+    client: (t = token) => new CustodyClient({ server: registry.url, token: t }),
+    stop: async () => {
+      await registry.stop();
+      await storage.cleanup();
+    },
+  };
+}
+
+export interface SpawnedServer {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** Graceful stop (SIGTERM) and wait for exit. */
+  stop(): Promise<number | null>;
+  /** kill -9 and wait for exit. */
+  kill9(): Promise<void>;
+}
+
+/** Runs `custody serve` as a child process and waits until it listens. */
+export async function spawnServer(options: { dataDir: string; metadataSpec: string; token: string; env?: Record<string, string>; args?: string[] }): Promise<SpawnedServer> {
+  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--data', options.dataDir, '--port', '0', ...(options.args ?? [])], {
+    env: {
+      ...process.env,
+      CUSTODY_STORAGE_METADATA: options.metadataSpec,
+      CUSTODY_BOOTSTRAP_TOKEN: options.token,
+      CUSTODY_SERVER_LOG_LEVEL: 'warn',
+      ...(options.env ?? {}),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`server did not start: ${stderr}`)); }, 30_000);
+    child.stderr?.on('data', (chunk: string) => {
+      stderr += chunk;
+      const match = /custody listening on (http:\/\/\S+)/.exec(stderr);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${String(code)}: ${stderr}`));
+    });
+  });
+  return {
+    url,
+    child,
+    stderr: () => stderr,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    kill9: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built `custody` CLI to completion. */
+export function runCli(args: readonly string[], env: Record<string, string> = {}, cwd: string = REPO_ROOT): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+      cwd,
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(tmpdir(), 'custody-cli-test-config'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.once('error', reject);
+    child.once('exit', (code) => { resolve({ code, stdout, stderr }); });
+  });
+}
