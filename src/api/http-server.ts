@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CustodyError } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -30,6 +31,29 @@ export interface RunningServer {
   readonly port: number;
   /** Stops accepting, waits up to the configured timeout for in-flight requests, then cuts them. */
   close(): Promise<void>;
+}
+
+/**
+ * Malformed HTTP framing (bad headers, a lying Content-Length, oversized headers, header
+ * timeout) never reaches a route: answer with problem+json too and close. If a response is
+ * already under way on that socket, its bytes cannot be interrupted: just close.
+ */
+function writeClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const pending = (socket as unknown as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (!socket.writable || error.code === 'ECONNRESET' || pending?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'BODY_TOO_LARGE', 'the request headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'BAD_REQUEST', 'the request took too long']
+        : [400, 'Bad Request', 'BAD_REQUEST', 'malformed HTTP request'];
+  const body = JSON.stringify({ type: `https://custody.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`, title: code, status, code, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export class HttpFront {
@@ -61,9 +85,8 @@ export class HttpFront {
     server.on('request', (req, res) => {
       void this.dispatch(req, res);
     });
-    server.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      else socket.destroy();
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      writeClientError(error, socket);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -31,7 +31,22 @@ export async function readJsonBody<T>(req: IncomingMessage, limit: number, schem
   } catch {
     throw new CustodyError('INVALID_JSON', 'the request body is not valid JSON');
   }
+  assertDepth(value, MAX_JSON_DEPTH);
   return validate(schema, value, 'body');
+}
+
+/** Deeper JSON has no legitimate use here and would overflow recursive serialisers later. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Throws VALIDATION_FAILED when `value` nests deeper than `max` (checked without recursion). */
+function assertDepth(value: unknown, max: number): void {
+  const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 0 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { node, depth } = item;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= max) throw new CustodyError('VALIDATION_FAILED', `JSON nested deeper than ${max} levels`);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
 }
 
 /** Validates `value` with `schema`, turning zod issues into VALIDATION_FAILED with field paths. */

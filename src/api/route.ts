@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { Permission, Scope } from '../auth/permissions.js';
+import { CustodyError } from '../domain/errors.js';
 import type { Actor } from '../service/auth-service.js';
 import type { Services } from './services.js';
 
@@ -71,3 +72,9 @@ export function defineRoute<P, Q, B>(route: RouteDef<P, Q, B>): RouteDef<P, Q, B
 /** Type-erased route, as stored in the route table. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRoute = RouteDef<any, any, any>;
+
+/** The authenticated actor of a non-public route (the dispatcher guarantees one). */
+export function requireActor(ctx: { readonly actor: Actor | undefined }): Actor {
+  if (ctx.actor === undefined) throw new CustodyError('UNAUTHENTICATED', 'a valid bearer token is required');
+  return ctx.actor;
+}

@@ -71,7 +71,9 @@ export function toManifest(files: readonly ManifestFile[], rules: PathRules = {}
     if (!isSha256Hex(file.sha256)) {
       throw new CustodyError('INVALID_DIGEST', 'file digest must be 64 lowercase hex digits', { details: { path: file.path } });
     }
-    const key = rules.caseInsensitive === true ? file.path.toLowerCase() : file.path;
+    // Upper case after NFC folds forms lower-casing keeps apart (final sigma ς vs σ); it is
+    // slightly over-strict (ß collides with SS), which is the safe side.
+    const key = rules.caseInsensitive === true ? file.path.normalize('NFC').toUpperCase() : file.path;
     if (seen.has(key)) {
       throw new CustodyError('DUPLICATE_PATH', rules.caseInsensitive === true ? 'two files differ only in case' : 'duplicate file path', {
         details: { path: file.path },

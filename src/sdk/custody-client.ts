@@ -44,6 +44,7 @@ export interface PushResult {
   readonly version: VersionBody;
   readonly created: boolean;
   readonly uploadedFiles: number;
+  /** Bytes this push sent (a resumed upload counts only what was left). */
   readonly uploadedBytes: number;
   readonly skippedFiles: number;
 }
@@ -174,6 +175,7 @@ export class CustodyClient {
     }
     const total = toUpload.reduce((s, f) => s + f.size, 0);
     let done = 0;
+    let sent = 0;
     const onBytes = (n: number): void => {
       done += n;
       options.onProgress?.('upload', done, total);
@@ -184,8 +186,14 @@ export class CustodyClient {
       while (next < toUpload.length) {
         const file = toUpload[next++];
         if (file === undefined) return;
-        if (file.size < SESSION_THRESHOLD) await this.putBlob(file, onBytes);
-        else await this.uploadResumable(file, onBytes);
+        if (file.size < SESSION_THRESHOLD) {
+          await this.putBlob(file, onBytes);
+          sent += file.size;
+        } else {
+          // Read `sent` only after the await: `sent += await …` would lose concurrent updates.
+          const resumed = await this.uploadResumable(file, onBytes);
+          sent += resumed;
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, toUpload.length) }, worker));
@@ -198,20 +206,22 @@ export class CustodyClient {
     if (version.digest !== local.digest) {
       throw new CustodyError('VERIFICATION_FAILED', `the server registered ${version.digest} but the local manifest digest is ${local.digest}`);
     }
-    return { version, created, uploadedFiles: toUpload.length, uploadedBytes: total, skippedFiles: local.files.length - toUpload.length };
+    return { version, created, uploadedFiles: toUpload.length, uploadedBytes: sent, skippedFiles: local.files.length - toUpload.length };
   }
 
   /**
    * Uploads one large file through a session, resuming from the server's acknowledged offset —
    * after a dropped connection here, or after a previous push of the same file was killed.
+   * Returns the bytes this call had to send (approximate when a retry re-sent bytes in flight).
    */
-  private async uploadResumable(file: LocalFile, onBytes: (n: number) => void): Promise<void> {
+  private async uploadResumable(file: LocalFile, onBytes: (n: number) => void): Promise<number> {
     const digest = toDigest(file.sha256);
     let status = await this.createUpload(digest, file.size);
     if (status.exists) {
       onBytes(file.size);
-      return;
+      return 0;
     }
+    const resumedFrom = status.offset;
     const id = status.id;
     if (id === null) throw new CustodyError('SERVER_ERROR', 'the server opened no upload session');
     onBytes(status.offset);
@@ -226,6 +236,7 @@ export class CustodyClient {
       }
     }
     await this.commitUpload(id, digest);
+    return file.size - resumedFrom;
   }
 
   /** Downloads a version, verifies every file and the version digest, and writes atomically. */

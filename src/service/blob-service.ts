@@ -120,13 +120,25 @@ export class BlobService {
     return { id: session.id, digest: toDigest(session.sha256), size: session.size, offset, exists: false };
   }
 
-  /** Appends a chunk at `start`; returns the new acknowledged offset. */
-  async append(actor: Actor, id: string, start: number, total: number, body: Readable): Promise<UploadStatus> {
+  /**
+   * Appends a chunk at `start`; returns the new acknowledged offset. `end` (inclusive, from
+   * Content-Range) bounds the chunk: no byte past it is accepted, even in a chunked body.
+   */
+  async append(actor: Actor, id: string, range: { start: number; end: number | undefined; total: number }, body: Readable): Promise<UploadStatus> {
     const session = await this.ownedSession(actor, id);
-    if (total !== session.size) {
+    if (range.total !== session.size) {
       throw new CustodyError('SIZE_MISMATCH', 'Content-Range total differs from the session size', { details: { size: session.size } });
     }
-    const offset = await this.blobs.appendUpload(session.id, body, { offset: start, totalSize: session.size, onBytes: this.onBytesReceived });
+    const limit = range.end === undefined ? range.start : Math.min(session.size, range.end + 1);
+    let offset: number;
+    try {
+      offset = await this.blobs.appendUpload(session.id, body, { offset: range.start, totalSize: limit, onBytes: this.onBytesReceived });
+    } catch (error) {
+      if (error instanceof CustodyError && error.code === 'SIZE_MISMATCH' && limit < session.size) {
+        throw new CustodyError('INVALID_CONTENT_RANGE', 'the body carries more bytes than its Content-Range declares', { cause: error });
+      }
+      throw error;
+    }
     await this.store.transaction((tx) => tx.touchUploadSession(session.id, isoNow(this.clock)));
     return { id: session.id, digest: toDigest(session.sha256), size: session.size, offset, exists: false };
   }

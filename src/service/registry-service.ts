@@ -30,6 +30,7 @@ export interface RegisterRequest {
 
 export interface RegisterResult {
   readonly version: VersionRecord;
+  readonly files: readonly ManifestFile[];
   /** False when the same content was already registered: the existing version is returned. */
   readonly created: boolean;
 }
@@ -60,7 +61,7 @@ export class RegistryService {
     const { namespace, name } = request.model;
 
     const existing = await this.store.getVersionByDigest(namespace, name, digest);
-    if (existing !== undefined) return { version: existing, created: false };
+    if (existing !== undefined) return { version: existing, files: manifest.files, created: false };
 
     await this.checkBlobsPresent(manifest);
 
@@ -71,7 +72,7 @@ export class RegistryService {
           await tx.ensureModel(namespace, name, now);
           await tx.lockModel(namespace, name);
           const again = await tx.getVersionByDigest(namespace, name, digest);
-          if (again !== undefined) return { version: again, created: false };
+          if (again !== undefined) return { version: again, files: manifest.files, created: false };
           const version = await tx.insertVersion({
             namespace,
             name,
@@ -83,13 +84,13 @@ export class RegistryService {
             registeredAt: now,
             registeredBy: actor.principal.name,
           });
-          return { version, created: true };
+          return { version, files: manifest.files, created: true };
         });
       } catch (error) {
         // A concurrent registration of the same content won: return what it stored.
         if (error instanceof CustodyError && error.code === 'CONFLICT' && attempt < MAX_REGISTER_ATTEMPTS) {
           const winner = await this.store.getVersionByDigest(namespace, name, digest);
-          if (winner !== undefined) return { version: winner, created: false };
+          if (winner !== undefined) return { version: winner, files: manifest.files, created: false };
           continue;
         }
         throw error;

@@ -32,7 +32,10 @@ export interface PutBlobOptions {
 export interface AppendOptions {
   /** The offset the caller believes the session is at; must equal the current size. */
   readonly offset: number;
-  /** The session's declared total size; appending past it fails. */
+  /**
+   * No byte may land at or past this offset (SIZE_MISMATCH): the session's declared size, or
+   * the end of the chunk's Content-Range when that comes first.
+   */
   readonly totalSize: number;
   readonly onBytes?: (count: number) => void;
 }

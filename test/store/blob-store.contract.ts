@@ -299,6 +299,21 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
         expect(await store.uploadOffset(id)).toBe(2000);
       });
 
+      it('leaves the source to the caller when it refuses an append before reading', async () => {
+        const id = sessionId();
+        await store.createUpload(id);
+        for (const [label, session, offset] of [
+          ['wrong offset', id, 5],
+          ['unknown session', sessionId(), 0],
+        ] as const) {
+          const source = new PassThrough();
+          source.end(data.subarray(0, 10));
+          await expect(store.appendUpload(session, source, { offset, totalSize }), label).rejects.toThrow();
+          expect(source.destroyed, label).toBe(false);
+          expect(fingerprint(await readAll(source))).toEqual(fingerprint(data.subarray(0, 10)));
+        }
+      });
+
       it('removes the session and shows nothing when the committed bytes have the wrong digest', async () => {
         const id = sessionId();
         await store.createUpload(id);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/domain/digest.js';
+import { CustodyError } from '../../src/domain/errors.js';
 import { DirectoryBlobStore } from '../../src/store/fs/directory-blob-store.js';
 import { blobStoreContract, chunk, expectCode, fingerprint, readAll, sessionId } from './blob-store.contract.js';
 
@@ -82,6 +83,18 @@ describe('DirectoryBlobStore', () => {
     await expectCode(aborted, 'CLIENT_ABORTED');
     expect(await entries('tmp')).toEqual([]);
     expect(await entries('sha256')).toEqual([]);
+  });
+
+  it("keeps the code of a source destroyed with Custody's own error", async () => {
+    const source = new PassThrough();
+    source.write(randomBytes(1000));
+    const put = store.put(source, {
+      sha256: sha256Hex('x'),
+      maxBytes: LIMIT,
+      onBytes: () => source.destroy(new CustodyError('BODY_TOO_LARGE', 'request body too large')),
+    });
+    await expectCode(put, 'BODY_TOO_LARGE');
+    expect(await entries('tmp')).toEqual([]);
   });
 
   it('acknowledges exactly the bytes it accepted before an append was aborted', async () => {

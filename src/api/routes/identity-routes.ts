@@ -1,6 +1,5 @@
 /** `whoami`: the caller's principal, kind, roles and effective permissions (SPEC §7). */
-import { CustodyError } from '../../domain/errors.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, requireActor } from '../route.js';
 import { whoamiResponse } from '../schemas.js';
 
 export const identityRoutes = [
@@ -14,8 +13,7 @@ export const identityRoutes = [
     body: { kind: 'none' },
     responses: { 200: { description: 'the caller', schema: whoamiResponse } },
     handle: ({ actor, services }) => {
-      if (actor === undefined) throw new CustodyError('UNAUTHENTICATED', 'a valid bearer token is required');
-      return Promise.resolve({ status: 200, json: services.auth.describe(actor) });
+      return Promise.resolve({ status: 200, json: services.auth.describe(requireActor({ actor })) });
     },
   }),
 ];

@@ -2,12 +2,11 @@
  * Models and versions (SPEC §2, §9): list, show, register. No route changes or deletes a
  * version: immutability is also the absence of routes.
  */
-import { CustodyError } from '../../domain/errors.js';
 import { toDigest } from '../../domain/digest.js';
 import { parseSelector } from '../../domain/model-ref.js';
 import type { ManifestFile } from '../../domain/manifest.js';
 import type { ModelSummary, VersionRecord } from '../../store/metadata-store.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, requireActor } from '../route.js';
 import { modelParams, modelsQuery, modelsResponse, pageQuery, registerBody, versionParams, versionResponse, versionsResponse } from '../schemas.js';
 
 export function versionJson(v: VersionRecord): Record<string, unknown> {
@@ -93,14 +92,12 @@ export const modelRoutes = [
       422: { description: 'a blob is missing or its size differs (BLOB_MISSING, SIZE_MISMATCH)' },
     },
     handle: async ({ params, body, actor, services }) => {
-      if (actor === undefined) throw new CustodyError('UNAUTHENTICATED', 'a valid bearer token is required');
-      const { version, created } = await services.registry.register(actor, {
+      const { version, files, created } = await services.registry.register(requireActor({ actor }), {
         model: params,
         files: body.files,
         ...(body.annotations === undefined ? {} : { annotations: body.annotations }),
         ...(body.singleFile === undefined ? {} : { singleFile: body.singleFile }),
       });
-      const { files } = await services.registry.getVersion(params, { kind: 'number', number: version.number });
       return { status: created ? 201 : 200, json: { ...versionJson(version), files: filesJson(files), created } };
     },
   }),

@@ -5,15 +5,9 @@
  */
 import { CustodyError } from '../../domain/errors.js';
 import { toDigest } from '../../domain/digest.js';
-import type { Actor } from '../../service/auth-service.js';
 import { parseContentRange } from '../byte-ranges.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, requireActor } from '../route.js';
 import { blobResponse, commitUploadBody, createUploadBody, uploadParams, uploadResponse } from '../schemas.js';
-
-function need(actor: Actor | undefined): Actor {
-  if (actor === undefined) throw new CustodyError('UNAUTHENTICATED', 'a valid bearer token is required');
-  return actor;
-}
 
 export const uploadRoutes = [
   defineRoute({
@@ -29,7 +23,7 @@ export const uploadRoutes = [
       201: { description: 'a new session', schema: uploadResponse },
     },
     handle: async ({ body, actor, services }) => {
-      const status = await services.blobs.createUpload(need(actor), body.digest, body.size);
+      const status = await services.blobs.createUpload(requireActor({ actor }), body.digest, body.size);
       const fresh = status.id !== null && status.offset === 0 && !status.exists;
       return { status: fresh ? 201 : 200, json: status, headers: status.id === null ? {} : { location: `/api/v1/uploads/${status.id}` } };
     },
@@ -45,7 +39,7 @@ export const uploadRoutes = [
     body: { kind: 'none' },
     responses: { 200: { description: 'the session', schema: uploadResponse } },
     handle: async ({ params, actor, services }) => {
-      const status = await services.blobs.uploadStatus(need(actor), params.id);
+      const status = await services.blobs.uploadStatus(requireActor({ actor }), params.id);
       return { status: 200, json: status, headers: { 'upload-offset': String(status.offset) } };
     },
   }),
@@ -68,7 +62,7 @@ export const uploadRoutes = [
       if (range.end !== undefined && length !== undefined && Number(length) !== range.end - range.start + 1) {
         throw new CustodyError('INVALID_CONTENT_RANGE', 'Content-Length differs from the Content-Range span');
       }
-      const status = await services.blobs.append(need(actor), params.id, range.start, range.total, req);
+      const status = await services.blobs.append(requireActor({ actor }), params.id, range, req);
       return { status: 200, json: status, headers: { 'upload-offset': String(status.offset) } };
     },
   }),
@@ -83,7 +77,7 @@ export const uploadRoutes = [
     body: { kind: 'json', schema: commitUploadBody, limit: 'json' },
     responses: { 201: { description: 'stored', schema: blobResponse }, 422: { description: 'digest or size mismatch; the session is discarded' } },
     handle: async ({ params, body, actor, services }) => {
-      const info = await services.blobs.commit(need(actor), params.id, body.digest);
+      const info = await services.blobs.commit(requireActor({ actor }), params.id, body.digest);
       return { status: 201, json: { digest: toDigest(info.sha256), size: info.size } };
     },
   }),
@@ -98,7 +92,7 @@ export const uploadRoutes = [
     body: { kind: 'none' },
     responses: { 204: { description: 'gone' } },
     handle: async ({ params, actor, services }) => {
-      await services.blobs.abort(need(actor), params.id);
+      await services.blobs.abort(requireActor({ actor }), params.id);
       return { status: 204, empty: true };
     },
   }),

@@ -1,9 +1,7 @@
 /** `custody serve`: runs the registry until SIGINT/SIGTERM, then shuts down gracefully. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/config.js';
 import { CustodyError } from '../../domain/errors.js';
-import { startRegistry } from '../../app/start-registry.js';
 import type { CliContext } from '../context.js';
 
 interface ServeOptions {
@@ -24,6 +22,8 @@ export function registerServe(program: Command, ctx: CliContext, run: (fn: () =>
     .action((opts: ServeOptions) =>
       run(async () => {
         const out = ctx.output();
+        // Loaded on demand: client commands should not pay for the server's modules.
+        const [{ loadConfig }, { startRegistry }] = await Promise.all([import('../../config/config.js'), import('../../app/start-registry.js')]);
         const config = await loadConfig(opts.config);
         const port = opts.port === undefined ? undefined : Number(opts.port);
         if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new CustodyError('USAGE', '--port must be 0–65535');

@@ -19,8 +19,6 @@ import type { AppendOptions, BlobInfo, BlobStore, ByteRange, PutBlobOptions } fr
 
 /** Bytes per disk write and per read-stream chunk: large enough that syscalls are not the cost. */
 const IO_BUFFER_BYTES = 1024 * 1024;
-/** Bytes written between background syncs of a large write (see `StagedWriter`). */
-const EARLY_SYNC_BYTES = Number(process.env.EARLY_SYNC ?? 32) * 1024 * 1024;
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** Incremental digest of a session's bytes, valid while `offset` equals the session file's size. */
@@ -32,14 +30,17 @@ interface SessionDigest {
 /**
  * A `BlobStore` over a local directory. Create it with `DirectoryBlobStore.open(root)`.
  *
- * After `put` or `appendUpload` settles, their source has either ended or been destroyed: a
- * source that exceeds a limit is not read any further. Errors of the source become
- * CLIENT_ABORTED (a source destroyed with a `CustodyError` keeps that error). A malformed digest
- * is INVALID_DIGEST, a malformed session id BAD_REQUEST, both before any path is built.
- * Committing a session that is still short is UPLOAD_INCOMPLETE and keeps the session (more
- * bytes can still complete it); a session with too many bytes or the wrong digest is removed.
- * Appends and commits of one session are serialised within this process (CONFLICT otherwise);
- * the directory is meant for a single server process.
+ * Sources: once `put` or `appendUpload` has started reading a source, it reads it to the end or
+ * destroys it — a source that passes a limit is not read any further. A call refused before
+ * reading (bad argument, unknown session, wrong offset, CONFLICT) leaves the source untouched, so
+ * the caller can still answer its client (e.g. with the expected offset). Errors of the source
+ * become CLIENT_ABORTED, except that a source destroyed with a `CustodyError` keeps that error.
+ *
+ * A malformed digest is INVALID_DIGEST, a malformed session id BAD_REQUEST, both before any path
+ * is built. Committing a session that is still short is UPLOAD_INCOMPLETE and keeps the session
+ * (more bytes can still complete it); a session with too many bytes or the wrong digest is
+ * removed. Appends, commits and aborts of one session are serialised (CONFLICT otherwise) within
+ * this instance: one directory belongs to one store instance in one server process.
  */
 export class DirectoryBlobStore implements BlobStore {
   private readonly blobDir: string;
@@ -107,16 +108,11 @@ export class DirectoryBlobStore implements BlobStore {
   }
 
   async put(source: Readable, options: PutBlobOptions): Promise<BlobInfo> {
-    try {
-      this.blobPath(options.sha256);
-      requireCount(options.maxBytes, 'maxBytes');
-      if (options.size !== undefined) {
-        requireCount(options.size, 'size');
-        if (options.size > options.maxBytes) throw tooLarge(options.maxBytes);
-      }
-    } catch (error) {
-      source.destroy();
-      throw error;
+    this.blobPath(options.sha256);
+    requireCount(options.maxBytes, 'maxBytes');
+    if (options.size !== undefined) {
+      requireCount(options.size, 'size');
+      if (options.size > options.maxBytes) throw tooLarge(options.maxBytes);
     }
     const limit = options.size ?? options.maxBytes;
     const tempName = randomBytes(16).toString('hex');
@@ -181,16 +177,10 @@ export class DirectoryBlobStore implements BlobStore {
   }
 
   async appendUpload(sessionId: string, source: Readable, options: AppendOptions): Promise<number> {
-    let file: string;
-    try {
-      file = this.sessionPath(sessionId);
-      requireCount(options.offset, 'offset');
-      requireCount(options.totalSize, 'totalSize');
-      this.lockSession(sessionId);
-    } catch (error) {
-      source.destroy();
-      throw error;
-    }
+    const file = this.sessionPath(sessionId);
+    requireCount(options.offset, 'offset');
+    requireCount(options.totalSize, 'totalSize');
+    this.lockSession(sessionId);
     try {
       const handle = await openSession(file, sessionId, 'r+');
       try {
@@ -198,9 +188,6 @@ export class DirectoryBlobStore implements BlobStore {
       } finally {
         await handle.close();
       }
-    } catch (error) {
-      source.destroy();
-      throw error;
     } finally {
       this.busySessions.delete(sessionId);
     }
@@ -240,7 +227,10 @@ export class DirectoryBlobStore implements BlobStore {
         return { sha256: expected.sha256, size };
       } finally {
         await handle.close();
-        if (rejected) await rm(file, { force: true });
+        if (rejected) {
+          this.sessionDigests.delete(sessionId);
+          await rm(file, { force: true });
+        }
       }
     } finally {
       this.busySessions.delete(sessionId);
@@ -357,9 +347,7 @@ class StagedWriter {
   private current: Buffer;
   private spare: Buffer | undefined;
   private filled = 0;
-  private writing: Promise<void> | undefined;
-  private syncing: Promise<void> | undefined;
-  private syncedMark: number;
+  private inFlight: Promise<void> | undefined;
   private failure: { readonly error: unknown } | undefined;
 
   constructor(
@@ -370,7 +358,6 @@ class StagedWriter {
   ) {
     this.end = start;
     this.written = start;
-    this.syncedMark = start;
     this.current = Buffer.allocUnsafe(bufferSize);
   }
 
@@ -394,47 +381,26 @@ class StagedWriter {
     if (this.failure !== undefined) throw this.failure.error;
   }
 
-  /** Waits for the disk operations in flight, if any; never throws. */
+  /** Waits for the write in flight, if any; never throws. */
   async settle(): Promise<void> {
-    await this.writing;
-    await this.syncing;
+    await this.inFlight;
+    this.inFlight = undefined;
   }
 
   private async rotate(): Promise<void> {
-    await this.writing;
+    await this.settle();
     if (this.failure !== undefined) throw this.failure.error;
     const buffer = this.current;
     const length = this.filled;
     this.current = this.spare ?? Buffer.allocUnsafe(buffer.length);
     this.spare = buffer;
     this.filled = 0;
-    this.writing = writeFully(this.handle, buffer, length, this.written).then(
+    this.inFlight = writeFully(this.handle, buffer, length, this.written).then(
       () => {
         this.written += length;
-        this.writing = undefined;
-        this.startEarlySync();
       },
       (error: unknown) => {
-        this.failure ??= { error };
-        this.writing = undefined;
-      },
-    );
-  }
-
-  /**
-   * The kernel would otherwise keep a large upload dirty in memory until the final fsync and then
-   * flush it all at once; syncing every few MiB in the background overlaps the disk with hashing.
-   */
-  private startEarlySync(): void {
-    if (this.syncing !== undefined || this.written - this.syncedMark < EARLY_SYNC_BYTES) return;
-    this.syncedMark = this.written;
-    this.syncing = this.handle.datasync().then(
-      () => {
-        this.syncing = undefined;
-      },
-      (error: unknown) => {
-        this.failure ??= { error };
-        this.syncing = undefined;
+        this.failure = { error };
       },
     );
   }
@@ -459,10 +425,11 @@ async function consume(source: Readable, accept: (chunk: Uint8Array) => Promise<
     throw error instanceof CustodyError
       ? error
       : new CustodyError('CLIENT_ABORTED', 'the upload stream ended abnormally', { cause: error });
-  } finally {
-    source.destroy();
   }
-  if (rejected !== undefined) throw rejected.error;
+  if (rejected !== undefined) {
+    source.destroy();
+    throw rejected.error;
+  }
 }
 
 function toBytes(chunk: unknown): Uint8Array {
