@@ -4,16 +4,15 @@
  * 200 MiB file, pull it back by number and by digest and compare byte for byte, then the
  * browsing commands, idempotent re-push, pull's refusal to clobber, and the exit codes of SPEC §8.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiToken } from '../../src/auth/api-token.js';
 import { BACKENDS, createTestStorage, runCli, spawnServer, type CliResult, type SpawnedServer, type TestStorage } from '../support/registry.js';
+import { MiB, sha256File, uploadBytesReceived, writeBigFile } from '../support/test-files.js';
 
-const MiB = 1024 * 1024;
 const BIG_FILE_BYTES = 200 * MiB;
 const BIG_TEST_TIMEOUT = 180_000;
 
@@ -22,26 +21,6 @@ interface FileFacts {
   readonly sha256: string;
 }
 
-/** Writes `blocks` MiB: one random MiB repeated, each block stamped with its index so no two blocks are equal. */
-async function writeBigFile(file: string, blocks: number): Promise<void> {
-  const block = randomBytes(MiB);
-  const handle = await open(file, 'wx');
-  try {
-    for (let i = 0; i < blocks; i++) {
-      block.writeUInt32BE(i, 0);
-      block.writeUInt32BE(i, MiB - 4);
-      await handle.write(block, 0, MiB);
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** Every regular file under `root` by its '/'-separated relative path; anything else is an error. */
 async function snapshotTree(root: string): Promise<Map<string, FileFacts>> {
@@ -62,12 +41,6 @@ async function snapshotTree(root: string): Promise<Map<string, FileFacts>> {
   return files;
 }
 
-async function uploadBytesReceived(serverUrl: string): Promise<number> {
-  const text = await (await fetch(`${serverUrl}/metrics`)).text();
-  const match = /^custody_upload_bytes_received_total (\d+)$/m.exec(text);
-  if (match?.[1] === undefined) throw new Error(`no upload byte counter in /metrics:\n${text}`);
-  return Number(match[1]);
-}
 
 /** The one JSON document a `--json` command prints on stdout. */
 function jsonOf(result: CliResult): Record<string, unknown> {

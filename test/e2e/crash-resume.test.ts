@@ -7,8 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,8 +16,8 @@ import { generateApiToken } from '../../src/auth/api-token.js';
 import { CustodyError } from '../../src/domain/errors.js';
 import { CustodyClient } from '../../src/sdk/custody-client.js';
 import { BACKENDS, CLI_PATH, REPO_ROOT, createTestStorage, runCli, spawnServer, type CliResult, type SpawnedServer, type TestStorage } from '../support/registry.js';
+import { MiB, sha256File, uploadBytesReceived, writeBigFile } from '../support/test-files.js';
 
-const MiB = 1024 * 1024;
 const BIG_FILE_BYTES = 300 * MiB;
 /** The crash comes once the server has received at least this much of the big file. */
 const CRASH_AFTER_BYTES = 50 * MiB;
@@ -27,33 +26,7 @@ const PARTIAL_PUT_BYTES = 4 * MiB;
 const PARTIAL_PUT_SENT = 2 * MiB;
 const TEST_TIMEOUT = 180_000;
 
-/** Writes `blocks` MiB: one random MiB repeated, each block stamped with its index so no two blocks are equal. */
-async function writeBigFile(file: string, blocks: number): Promise<void> {
-  const block = randomBytes(MiB);
-  const handle = await open(file, 'wx');
-  try {
-    for (let i = 0; i < blocks; i++) {
-      block.writeUInt32BE(i, 0);
-      block.writeUInt32BE(i, MiB - 4);
-      await handle.write(block, 0, MiB);
-    }
-  } finally {
-    await handle.close();
-  }
-}
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-async function uploadBytesReceived(serverUrl: string): Promise<number> {
-  const text = await (await fetch(`${serverUrl}/metrics`)).text();
-  const match = /^custody_upload_bytes_received_total (\d+)$/m.exec(text);
-  if (match?.[1] === undefined) throw new Error(`no upload byte counter in /metrics:\n${text}`);
-  return Number(match[1]);
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
