@@ -16,6 +16,12 @@ import type { Readable } from 'node:stream';
 import { isSha256Hex } from '../../domain/digest.js';
 import { CustodyError } from '../../domain/errors.js';
 import type { AppendOptions, BlobInfo, BlobStore, ByteRange, PutBlobOptions } from '../blob-store.js';
+import { requireCount, sizeMismatch, tooLarge, uploadNotFound, verifyDigest } from './blob-errors.js';
+import { consumeSource } from './consume-source.js';
+import { hasErrnoCode } from './errno-code.js';
+import { hashFile } from './hash-file.js';
+import { StagedWriter } from './staged-writer.js';
+import { syncDirectory } from './sync-directory.js';
 
 /** Bytes per disk write and per read-stream chunk: large enough that syscalls are not the cost. */
 const IO_BUFFER_BYTES = 1024 * 1024;
@@ -73,7 +79,7 @@ export class DirectoryBlobStore implements BlobStore {
       const info = await stat(file);
       return info.isFile() ? { sha256, size: info.size } : undefined;
     } catch (error) {
-      if (hasCode(error, 'ENOENT')) return undefined;
+      if (hasErrnoCode(error, 'ENOENT')) return undefined;
       throw error;
     }
   }
@@ -88,7 +94,7 @@ export class DirectoryBlobStore implements BlobStore {
     try {
       handle = await open(file, 'r');
     } catch (error) {
-      if (hasCode(error, 'ENOENT')) throw new CustodyError('BLOB_NOT_FOUND', 'blob not found', { details: { sha256 } });
+      if (hasErrnoCode(error, 'ENOENT')) throw new CustodyError('BLOB_NOT_FOUND', 'blob not found', { details: { sha256 } });
       throw error;
     }
     try {
@@ -124,7 +130,7 @@ export class DirectoryBlobStore implements BlobStore {
       const hash = createHash('sha256');
       const writer = new StagedWriter(handle, 0, bufferSizeFor(limit), hash);
       try {
-        await consume(source, async (chunk) => {
+        await consumeSource(source, async (chunk) => {
           const total = writer.end + chunk.length;
           if (total > options.maxBytes) throw tooLarge(options.maxBytes);
           if (options.size !== undefined && total > options.size) throw sizeMismatch(options.size, total);
@@ -159,7 +165,7 @@ export class DirectoryBlobStore implements BlobStore {
     try {
       handle = await open(file, 'wx', 0o600);
     } catch (error) {
-      if (hasCode(error, 'EEXIST')) throw new CustodyError('CONFLICT', 'upload session already exists', { details: { sessionId } });
+      if (hasErrnoCode(error, 'EEXIST')) throw new CustodyError('CONFLICT', 'upload session already exists', { details: { sessionId } });
       throw error;
     }
     await handle.close();
@@ -172,7 +178,7 @@ export class DirectoryBlobStore implements BlobStore {
     try {
       return (await stat(file)).size;
     } catch (error) {
-      throw hasCode(error, 'ENOENT') ? uploadNotFound(sessionId) : error;
+      throw hasErrnoCode(error, 'ENOENT') ? uploadNotFound(sessionId) : error;
     }
   }
 
@@ -212,7 +218,7 @@ export class DirectoryBlobStore implements BlobStore {
         if (size > expected.size) throw sizeMismatch(expected.size, size);
         const known = this.sessionDigests.get(sessionId);
         this.sessionDigests.delete(sessionId);
-        const actual = known?.offset === size ? known.hash.digest('hex') : await hashFile(handle, size);
+        const actual = known?.offset === size ? known.hash.digest('hex') : await hashFile(handle, size, bufferSizeFor(size));
         verifyDigest(expected.sha256, actual);
         rejected = false;
         if ((await this.stat(expected.sha256)) === undefined) {
@@ -275,7 +281,7 @@ export class DirectoryBlobStore implements BlobStore {
     const writer = new StagedWriter(handle, size, bufferSizeFor(options.totalSize - size), hash);
     let failure: { readonly error: unknown } | undefined;
     try {
-      await consume(source, async (chunk) => {
+      await consumeSource(source, async (chunk) => {
         const total = writer.end + chunk.length;
         if (total > options.totalSize) throw sizeMismatch(options.totalSize, total);
         await writer.push(chunk);
@@ -334,164 +340,11 @@ export class DirectoryBlobStore implements BlobStore {
   }
 }
 
-/**
- * Copies chunks into large buffers, hashing exactly the copied bytes, and writes a full buffer
- * while the next one fills: hashing on the main thread overlaps the disk write in libuv's pool,
- * and the bytes hashed are the bytes written even if a producer reuses its chunk buffers.
- */
-class StagedWriter {
-  /** Bytes accepted so far, i.e. the file offset after the last staged byte. */
-  end: number;
-  /** File offset up to which writes have completed. */
-  written: number;
-  private current: Buffer;
-  private spare: Buffer | undefined;
-  private filled = 0;
-  private inFlight: Promise<void> | undefined;
-  private failure: { readonly error: unknown } | undefined;
-
-  constructor(
-    private readonly handle: FileHandle,
-    start: number,
-    bufferSize: number,
-    private readonly hash: Hash | undefined,
-  ) {
-    this.end = start;
-    this.written = start;
-    this.current = Buffer.allocUnsafe(bufferSize);
-  }
-
-  async push(chunk: Uint8Array): Promise<void> {
-    let taken = 0;
-    while (taken < chunk.length) {
-      const count = Math.min(chunk.length - taken, this.current.length - this.filled);
-      this.current.set(chunk.subarray(taken, taken + count), this.filled);
-      this.hash?.update(this.current.subarray(this.filled, this.filled + count));
-      this.filled += count;
-      taken += count;
-      this.end += count;
-      if (this.filled === this.current.length) await this.rotate();
-    }
-  }
-
-  /** Writes every staged byte; throws the first write error. */
-  async flush(): Promise<void> {
-    if (this.filled > 0) await this.rotate();
-    await this.settle();
-    if (this.failure !== undefined) throw this.failure.error;
-  }
-
-  /** Waits for the write in flight, if any; never throws. */
-  async settle(): Promise<void> {
-    await this.inFlight;
-    this.inFlight = undefined;
-  }
-
-  private async rotate(): Promise<void> {
-    await this.settle();
-    if (this.failure !== undefined) throw this.failure.error;
-    const buffer = this.current;
-    const length = this.filled;
-    this.current = this.spare ?? Buffer.allocUnsafe(buffer.length);
-    this.spare = buffer;
-    this.filled = 0;
-    this.inFlight = writeFully(this.handle, buffer, length, this.written).then(
-      () => {
-        this.written += length;
-      },
-      (error: unknown) => {
-        this.failure = { error };
-      },
-    );
-  }
-}
-
-/**
- * Feeds each chunk of `source` to `accept`. Errors of the source become CLIENT_ABORTED; an error
- * of `accept` stops reading, destroys the source and is rethrown as is.
- */
-async function consume(source: Readable, accept: (chunk: Uint8Array) => Promise<void>): Promise<void> {
-  let rejected: { readonly error: unknown } | undefined;
-  try {
-    for await (const chunk of source as AsyncIterable<unknown>) {
-      try {
-        await accept(toBytes(chunk));
-      } catch (error) {
-        rejected = { error };
-        break;
-      }
-    }
-  } catch (error) {
-    throw error instanceof CustodyError
-      ? error
-      : new CustodyError('CLIENT_ABORTED', 'the upload stream ended abnormally', { cause: error });
-  }
-  if (rejected !== undefined) {
-    source.destroy();
-    throw rejected.error;
-  }
-}
-
-function toBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  throw new CustodyError('INTERNAL', 'a blob source must yield bytes');
-}
-
-async function writeFully(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const { bytesWritten } = await handle.write(buffer, done, length - done, position + done);
-    if (bytesWritten <= 0) throw new Error('write made no progress');
-    done += bytesWritten;
-  }
-}
-
-/** SHA-256 of the first `size` bytes of a file, reading the next buffer while hashing this one. */
-async function hashFile(handle: FileHandle, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const bufferSize = bufferSizeFor(size);
-  let reading = Buffer.allocUnsafe(bufferSize);
-  let spare = Buffer.allocUnsafe(bufferSize);
-  let position = 0;
-  let pending = size > 0 ? handle.read(reading, 0, Math.min(bufferSize, size), 0) : undefined;
-  while (pending !== undefined) {
-    const { bytesRead } = await pending;
-    if (bytesRead <= 0) throw new Error('upload session file shrank while it was hashed');
-    position += bytesRead;
-    const full = reading;
-    reading = spare;
-    spare = full;
-    pending = position < size ? handle.read(reading, 0, Math.min(bufferSize, size - position), position) : undefined;
-    hash.update(full.subarray(0, bytesRead));
-  }
-  return hash.digest('hex');
-}
-
 async function openSession(file: string, sessionId: string, flags: 'r' | 'r+'): Promise<FileHandle> {
   try {
     return await open(file, flags);
   } catch (error) {
-    throw hasCode(error, 'ENOENT') ? uploadNotFound(sessionId) : error;
-  }
-}
-
-/** Makes renames and creations in `dir` durable; a no-op where directories cannot be synced. */
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch (error) {
-    if (!hasCode(error, 'EISDIR') && !hasCode(error, 'EINVAL') && !hasCode(error, 'EPERM')) throw error;
-  } finally {
-    await handle?.close();
-  }
-}
-
-function verifyDigest(expected: string, actual: string): void {
-  if (actual !== expected) {
-    throw new CustodyError('DIGEST_MISMATCH', 'content does not hash to the expected sha256', { details: { expected, actual } });
+    throw hasErrnoCode(error, 'ENOENT') ? uploadNotFound(sessionId) : error;
   }
 }
 
@@ -499,29 +352,7 @@ function bufferSizeFor(limit: number): number {
   return Math.max(1, Math.min(limit, IO_BUFFER_BYTES));
 }
 
-function requireCount(value: number, name: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new CustodyError('BAD_REQUEST', `${name} must be a non-negative integer`, { details: { [name]: value } });
-  }
-}
-
-function tooLarge(maxBytes: number): CustodyError {
-  return new CustodyError('FILE_TOO_LARGE', 'blob exceeds the size limit', { details: { maxBytes } });
-}
-
-function sizeMismatch(expected: number, actual: number): CustodyError {
-  return new CustodyError('SIZE_MISMATCH', 'content size differs from the declared size', { details: { expected, actual } });
-}
-
-function uploadNotFound(sessionId: string): CustodyError {
-  return new CustodyError('UPLOAD_NOT_FOUND', 'upload session not found', { details: { sessionId } });
-}
-
 /** A bounded echo of rejected input for error details (callers may not be typed). */
 function shown(value: unknown): string {
   return typeof value === 'string' ? value.slice(0, 80) : typeof value;
-}
-
-function hasCode(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }

@@ -1,0 +1,219 @@
+/**
+ * The read queries of the SQL metadata store, shared by the store (autocommit) and a transaction
+ * (its connection), so both read through the same code. Lookups by keys no stored row can hold
+ * answer "not found" alike on both dialects, and every row is decoded by `row-codecs.ts`.
+ */
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import { CustodyError } from '../../domain/errors.js';
+import type { ManifestFile } from '../../domain/manifest.js';
+import type { ApiToken, MetadataReader, ModelRecord, ModelSummary, Page, Principal, RoleBinding, UploadSession, VersionRecord } from '../metadata-store.js';
+import { decodeCursor, encodeCursor } from './page-cursor.js';
+import { decodeRow, toSafeInteger } from './row-codecs.js';
+import type { Database, SqlDialectName } from './schema.js';
+
+const MAX_PAGE_LIMIT = 10_000;
+
+/** Largest value of an `integer` column in both dialects (PostgreSQL int4). */
+const MAX_INT4 = 2 ** 31 - 1;
+
+/**
+ * False when no stored row can match: PostgreSQL rejects NUL in text (an error, not a miss), so
+ * lookups by hostile keys answer "not found" the same way on both dialects.
+ */
+function isLookupKey(...keys: readonly string[]): boolean {
+  return keys.every((key) => typeof key === 'string' && !key.includes('\u0000'));
+}
+
+function isLookupNumber(value: number, max: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0 && value <= max;
+}
+
+const cursorKey = z.string().refine((key) => isLookupKey(key));
+const modelCursor = z.tuple([z.literal('m'), cursorKey, cursorKey]);
+const versionCursor = z.tuple([z.literal('v'), z.number().int().min(1).max(MAX_INT4)]);
+
+function assertLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw new CustodyError('VALIDATION_FAILED', `page limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`, { details: { field: 'limit' } });
+  }
+}
+
+function countOf(value: unknown): number {
+  const count = toSafeInteger(value);
+  if (count === undefined || count < 0) throw new CustodyError('INTERNAL', 'corrupt count from the metadata store');
+  return count;
+}
+
+/** Reads, bound either to the store (autocommit) or to one transaction's connection. */
+export class SqlMetadataReader implements MetadataReader {
+  readonly #db: Kysely<Database>;
+  readonly dialect: SqlDialectName;
+
+  constructor(db: Kysely<Database>, dialect: SqlDialectName) {
+    this.#db = db;
+    this.dialect = dialect;
+  }
+
+  /** The executor for the next query; subclasses refuse use at the wrong time. */
+  protected db(): Kysely<Database> {
+    return this.#db;
+  }
+
+  async countPrincipals(): Promise<number> {
+    const row = await this.db().selectFrom('principals').select((eb) => eb.fn.countAll().as('count')).executeTakeFirst();
+    return countOf(row?.count);
+  }
+
+  async getPrincipalById(id: string): Promise<Principal | undefined> {
+    if (!isLookupKey(id)) return undefined;
+    const row = await this.db().selectFrom('principals').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : decodeRow('principals', row);
+  }
+
+  async getPrincipalByName(name: string): Promise<Principal | undefined> {
+    if (!isLookupKey(name)) return undefined;
+    const row = await this.db().selectFrom('principals').selectAll().where('name', '=', name).executeTakeFirst();
+    return row === undefined ? undefined : decodeRow('principals', row);
+  }
+
+  async findTokenByHash(tokenHash: string): Promise<ApiToken | undefined> {
+    if (!isLookupKey(tokenHash)) return undefined;
+    const row = await this.db().selectFrom('api_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row === undefined ? undefined : decodeRow('api_tokens', row);
+  }
+
+  async listBindings(principalId: string): Promise<readonly RoleBinding[]> {
+    if (!isLookupKey(principalId)) return [];
+    const rows = await this.db()
+      .selectFrom('role_bindings')
+      .selectAll()
+      .where('principal_id', '=', principalId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => decodeRow('role_bindings', row));
+  }
+
+  async getModel(namespace: string, name: string): Promise<ModelRecord | undefined> {
+    if (!isLookupKey(namespace, name)) return undefined;
+    const row = await this.db().selectFrom('models').selectAll().where('namespace', '=', namespace).where('name', '=', name).executeTakeFirst();
+    return row === undefined ? undefined : decodeRow('models', row);
+  }
+
+  async listModels(options: { readonly limit: number; readonly cursor?: string; readonly namespace?: string }): Promise<Page<ModelSummary>> {
+    assertLimit(options.limit);
+    const after = options.cursor === undefined ? undefined : decodeCursor(modelCursor, options.cursor);
+    if (options.namespace !== undefined && !isLookupKey(options.namespace)) return { items: [], nextCursor: null };
+    let query = this.db()
+      .selectFrom('models as m')
+      .leftJoin('versions as v', (join) =>
+        join
+          .onRef('v.namespace', '=', 'm.namespace')
+          .onRef('v.name', '=', 'm.name')
+          .on((eb) =>
+            eb(
+              'v.number',
+              '=',
+              eb.selectFrom('versions as x').select((x) => x.fn.max('x.number').as('max')).whereRef('x.namespace', '=', 'm.namespace').whereRef('x.name', '=', 'm.name'),
+            ),
+          ),
+      )
+      .select((eb) => [
+        'm.namespace',
+        'm.name',
+        'm.created_at',
+        eb
+          .selectFrom('versions as c')
+          .select((c) => c.fn.countAll().as('count'))
+          .whereRef('c.namespace', '=', 'm.namespace')
+          .whereRef('c.name', '=', 'm.name')
+          .as('version_count'),
+        'v.number as latest_number',
+        'v.digest as latest_digest',
+        'v.registered_at as latest_registered_at',
+      ]);
+    if (options.namespace !== undefined) query = query.where('m.namespace', '=', options.namespace);
+    if (after !== undefined) {
+      const [, namespace, name] = after;
+      query = query.where((eb) => eb.or([eb('m.namespace', '>', namespace), eb.and([eb('m.namespace', '=', namespace), eb('m.name', '>', name)])]));
+    }
+    const rows = await query.orderBy('m.namespace').orderBy('m.name').limit(options.limit + 1).execute();
+    const items = rows.slice(0, options.limit).map((row) => decodeRow('model_summaries', row));
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > options.limit && last !== undefined ? encodeCursor(['m', last.namespace, last.name]) : null };
+  }
+
+  async getVersionByNumber(namespace: string, name: string, number: number): Promise<VersionRecord | undefined> {
+    if (!isLookupKey(namespace, name) || !isLookupNumber(number, MAX_INT4)) return undefined;
+    const row = await this.db()
+      .selectFrom('versions')
+      .selectAll()
+      .where('namespace', '=', namespace)
+      .where('name', '=', name)
+      .where('number', '=', number)
+      .executeTakeFirst();
+    return row === undefined ? undefined : decodeRow('versions', row);
+  }
+
+  async getVersionByDigest(namespace: string, name: string, digest: string): Promise<VersionRecord | undefined> {
+    if (!isLookupKey(namespace, name, digest)) return undefined;
+    const row = await this.db()
+      .selectFrom('versions')
+      .selectAll()
+      .where('namespace', '=', namespace)
+      .where('name', '=', name)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row === undefined ? undefined : decodeRow('versions', row);
+  }
+
+  async listVersions(namespace: string, name: string, options: { readonly limit: number; readonly cursor?: string }): Promise<Page<VersionRecord>> {
+    assertLimit(options.limit);
+    const after = options.cursor === undefined ? undefined : decodeCursor(versionCursor, options.cursor);
+    if (!isLookupKey(namespace, name)) return { items: [], nextCursor: null };
+    let query = this.db().selectFrom('versions').selectAll().where('namespace', '=', namespace).where('name', '=', name);
+    if (after !== undefined) query = query.where('number', '<', after[1]);
+    const rows = await query.orderBy('number', 'desc').limit(options.limit + 1).execute();
+    const items = rows.slice(0, options.limit).map((row) => decodeRow('versions', row));
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > options.limit && last !== undefined ? encodeCursor(['v', last.number]) : null };
+  }
+
+  async getVersionFiles(versionId: string): Promise<readonly ManifestFile[]> {
+    if (!isLookupKey(versionId)) return [];
+    const rows = await this.db()
+      .selectFrom('version_files')
+      .select(['path', 'size', 'sha256'])
+      .where('version_id', '=', versionId)
+      .orderBy('ordinal')
+      .execute();
+    return rows.map((row) => decodeRow('version_files', row));
+  }
+
+  async getUploadSession(id: string): Promise<UploadSession | undefined> {
+    if (!isLookupKey(id)) return undefined;
+    const row = await this.db().selectFrom('upload_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : decodeRow('upload_sessions', row);
+  }
+
+  async findUploadSession(principalId: string, sha256: string, size: number): Promise<UploadSession | undefined> {
+    if (!isLookupKey(principalId, sha256) || !isLookupNumber(size, Number.MAX_SAFE_INTEGER)) return undefined;
+    const row = await this.db()
+      .selectFrom('upload_sessions')
+      .selectAll()
+      .where('principal_id', '=', principalId)
+      .where('sha256', '=', sha256)
+      .where('size', '=', size)
+      .orderBy('updated_at', 'desc')
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? undefined : decodeRow('upload_sessions', row);
+  }
+
+  async listUploadSessionsUpdatedBefore(instant: string): Promise<readonly UploadSession[]> {
+    const rows = await this.db().selectFrom('upload_sessions').selectAll().where('updated_at', '<', instant).orderBy('updated_at').orderBy('id').execute();
+    return rows.map((row) => decodeRow('upload_sessions', row));
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The writes of the SQL metadata store, available only inside `SqlMetadataStore.transaction`.
+ * Each write runs under a savepoint so a constraint violation leaves the transaction usable, and
+ * violations from either driver become CustodyError CONFLICT / *_NOT_FOUND. What is written is
+ * checked against the shapes the read path decodes, so nothing stored is unreadable.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { CustodyError, type ErrorCode } from '../../domain/errors.js';
+import { assertSafePath } from '../../domain/manifest.js';
+import type { ApiToken, MetadataTx, ModelRecord, NewVersion, Principal, RoleBinding, UploadSession, VersionRecord } from '../metadata-store.js';
+import { toSafeInteger } from './row-codecs.js';
+import type { Database } from './schema.js';
+import { SqlMetadataReader } from './sql-metadata-reader.js';
+
+/** Rows per multi-row INSERT: 5 parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535. */
+const FILE_INSERT_CHUNK = 1000;
+
+/** The kind of integrity constraint an error from either driver reports, if any. */
+function constraintViolation(error: unknown): 'unique' | 'foreign-key' | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  const code = error.code;
+  // PostgreSQL SQLSTATE (https://www.postgresql.org/docs/15/errcodes-appendix.html) or better-sqlite3's extended code.
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique';
+  if (code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign-key';
+  return undefined;
+}
+
+function toJsonText(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new CustodyError('VALIDATION_FAILED', `${field} must be JSON`, { cause: error, details: { field } });
+  }
+  if (text === undefined) throw new CustodyError('VALIDATION_FAILED', `${field} must be JSON`, { details: { field } });
+  return text;
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Rejects a version that could not be read back: the read path validates the same shapes. */
+function assertStorableVersion(version: NewVersion): number {
+  if (!DIGEST.test(version.digest) || !DIGEST.test(version.omsRootDigest)) {
+    throw new CustodyError('INVALID_DIGEST', 'version digests must be "sha256:" followed by 64 lowercase hex digits');
+  }
+  let total = 0;
+  for (const file of version.files) {
+    assertSafePath(file.path);
+    if (!Number.isSafeInteger(file.size) || file.size < 0 || !HEX64.test(file.sha256)) {
+      throw new CustodyError('VALIDATION_FAILED', 'file entries need a non-negative integer size and a hex sha256', { details: { path: file.path } });
+    }
+    total += file.size;
+  }
+  if (!Number.isSafeInteger(total)) throw new CustodyError('VALIDATION_FAILED', 'total model size is too large');
+  return total;
+}
+
+/** Reads and writes on one transaction's connection; unusable once the transaction ended. */
+export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
+  #active = true;
+
+  /** Called by the store once `transaction`'s callback settles; any later use throws INTERNAL. */
+  end(): void {
+    this.#active = false;
+  }
+
+  protected override db(): Kysely<Database> {
+    if (!this.#active) throw new CustodyError('INTERNAL', 'metadata transaction used after it ended');
+    return super.db();
+  }
+
+  /**
+   * Runs one write under a savepoint, so a constraint violation leaves the transaction usable
+   * (PostgreSQL would otherwise abort it) and stores nothing partial; maps violations to codes.
+   */
+  async #write<T>(onConflict: string, missing: { code: ErrorCode; message: string }, fn: () => Promise<T>): Promise<T> {
+    const db = this.db();
+    await sql`savepoint custody_write`.execute(db);
+    try {
+      const result = await fn();
+      await sql`release savepoint custody_write`.execute(db);
+      return result;
+    } catch (error) {
+      try {
+        await sql`rollback to savepoint custody_write`.execute(db);
+        await sql`release savepoint custody_write`.execute(db);
+      } catch {
+        // The connection is gone or the transaction already aborted: the original error says more.
+      }
+      const violation = constraintViolation(error);
+      if (violation === 'unique') throw new CustodyError('CONFLICT', onConflict, { cause: error });
+      if (violation === 'foreign-key') throw new CustodyError(missing.code, missing.message, { cause: error });
+      throw error;
+    }
+  }
+
+  async insertPrincipal(principal: Principal): Promise<void> {
+    await this.#write('a principal with this id or name already exists', { code: 'NOT_FOUND', message: 'referenced record not found' }, async () => {
+      await this.db()
+        .insertInto('principals')
+        .values({ id: principal.id, name: principal.name, kind: principal.kind, created_at: principal.createdAt, disabled_at: principal.disabledAt })
+        .execute();
+    });
+  }
+
+  async insertToken(token: ApiToken): Promise<void> {
+    await this.#write('a token with this id or hash already exists', { code: 'NOT_FOUND', message: 'the token principal does not exist' }, async () => {
+      await this.db()
+        .insertInto('api_tokens')
+        .values({
+          id: token.id,
+          principal_id: token.principalId,
+          name: token.name,
+          token_hash: token.tokenHash,
+          created_at: token.createdAt,
+          expires_at: token.expiresAt,
+          revoked_at: token.revokedAt,
+        })
+        .execute();
+    });
+  }
+
+  async insertBinding(binding: RoleBinding): Promise<void> {
+    const namespaces = toJsonText(binding.namespaces, 'namespaces');
+    const environments = toJsonText(binding.environments, 'environments');
+    await this.#write('a role binding with this id already exists', { code: 'NOT_FOUND', message: 'referenced record not found' }, async () => {
+      await this.db()
+        .insertInto('role_bindings')
+        .values({ id: binding.id, principal_id: binding.principalId, role: binding.role, namespaces, environments, created_at: binding.createdAt })
+        .execute();
+    });
+  }
+
+  async ensureModel(namespace: string, name: string, createdAt: string): Promise<ModelRecord> {
+    await this.db()
+      .insertInto('models')
+      .values({ namespace, name, created_at: createdAt })
+      .onConflict((oc) => oc.columns(['namespace', 'name']).doNothing())
+      .execute();
+    const model = await this.getModel(namespace, name);
+    if (model === undefined) throw new CustodyError('INTERNAL', 'model vanished right after it was ensured');
+    return model;
+  }
+
+  async lockModel(namespace: string, name: string): Promise<void> {
+    let query = this.db().selectFrom('models').select('namespace').where('namespace', '=', namespace).where('name', '=', name);
+    if (this.dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    if (row === undefined) throw new CustodyError('MODEL_NOT_FOUND', 'cannot lock a model that does not exist', { details: { namespace, name } });
+  }
+
+  async insertVersion(version: NewVersion): Promise<VersionRecord> {
+    const totalSize = assertStorableVersion(version);
+    const annotations = toJsonText(version.annotations, 'annotations');
+    const { namespace, name, digest } = version;
+    const raced = 'another version of this model was registered at the same time (call lockModel first), or this digest was';
+    return this.#write(raced, { code: 'MODEL_NOT_FOUND', message: 'the model does not exist' }, async () => {
+      const db = this.db();
+      const existing = await db.selectFrom('versions').select('number').where('namespace', '=', namespace).where('name', '=', name).where('digest', '=', digest).executeTakeFirst();
+      if (existing !== undefined) {
+        throw new CustodyError('CONFLICT', 'this model already has a version with this digest', { details: { digest, number: existing.number } });
+      }
+      const max = await db
+        .selectFrom('versions')
+        .select((eb) => eb.fn.max('number').as('max'))
+        .where('namespace', '=', namespace)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      const previous = max?.max === null || max?.max === undefined ? 0 : toSafeInteger(max.max);
+      if (previous === undefined) throw new CustodyError('INTERNAL', 'corrupt version number in the metadata store');
+      const record: VersionRecord = {
+        id: randomUUID(),
+        namespace,
+        name,
+        number: previous + 1,
+        digest,
+        omsRootDigest: version.omsRootDigest,
+        singleFile: version.singleFile,
+        fileCount: version.files.length,
+        totalSize,
+        annotations: annotations === null ? null : (JSON.parse(annotations) as unknown),
+        registeredAt: version.registeredAt,
+        registeredBy: version.registeredBy,
+      };
+      await db
+        .insertInto('versions')
+        .values({
+          id: record.id,
+          namespace,
+          name,
+          number: record.number,
+          digest,
+          oms_root_digest: record.omsRootDigest,
+          single_file: record.singleFile ? 1 : 0,
+          file_count: record.fileCount,
+          total_size: totalSize,
+          annotations,
+          registered_at: record.registeredAt,
+          registered_by: record.registeredBy,
+        })
+        .execute();
+      for (let start = 0; start < version.files.length; start += FILE_INSERT_CHUNK) {
+        const rows = version.files
+          .slice(start, start + FILE_INSERT_CHUNK)
+          .map((file, index) => ({ version_id: record.id, ordinal: start + index, path: file.path, size: file.size, sha256: file.sha256 }));
+        await db.insertInto('version_files').values(rows).execute();
+      }
+      return record;
+    });
+  }
+
+  async insertUploadSession(session: UploadSession): Promise<void> {
+    await this.#write('an upload session with this id already exists', { code: 'NOT_FOUND', message: 'referenced record not found' }, async () => {
+      await this.db()
+        .insertInto('upload_sessions')
+        .values({
+          id: session.id,
+          principal_id: session.principalId,
+          sha256: session.sha256,
+          size: session.size,
+          created_at: session.createdAt,
+          updated_at: session.updatedAt,
+        })
+        .execute();
+    });
+  }
+
+  async touchUploadSession(id: string, updatedAt: string): Promise<void> {
+    const result = await this.db().updateTable('upload_sessions').set({ updated_at: updatedAt }).where('id', '=', id).executeTakeFirst();
+    if (result.numUpdatedRows === 0n) throw new CustodyError('UPLOAD_NOT_FOUND', 'upload session not found');
+  }
+
+  async deleteUploadSession(id: string): Promise<void> {
+    await this.db().deleteFrom('upload_sessions').where('id', '=', id).execute();
+  }
+}
