@@ -29,7 +29,7 @@ export type { ModelsPage, VersionBody, VersionsPage, Whoami } from './responses.
 
 /** Files below this size go up in one PUT; larger ones through a resumable session. */
 const SESSION_THRESHOLD = 8 * 1024 * 1024;
-const UPLOAD_CONCURRENCY = 4;
+const UPLOAD_CONCURRENCY = 8;
 const MAX_RESUME_ATTEMPTS = 5;
 
 export interface PushOptions {
@@ -112,7 +112,7 @@ export class CustodyClient {
 
   /** Streams `file` from `offset` to its end into the session. */
   async appendUpload(id: string, file: LocalFile, offset: number, onBytes?: (n: number) => void): Promise<UploadStatusBody> {
-    const source = createReadStream(file.absolutePath, { start: offset, highWaterMark: 1024 * 1024 });
+    const source = createReadStream(file.absolutePath, { start: offset, end: file.size - 1, highWaterMark: 1024 * 1024 });
     if (onBytes !== undefined) source.on('data', (chunk) => { onBytes(chunk.length); });
     const { body } = await this.transport.json({
       method: 'PATCH',
@@ -132,7 +132,8 @@ export class CustodyClient {
   }
 
   async putBlob(file: LocalFile, onBytes?: (n: number) => void): Promise<void> {
-    const source = createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 });
+    // An explicit `end` keeps small files from each allocating a full 1 MiB read buffer.
+    const source = createReadStream(file.absolutePath, { highWaterMark: Math.min(1024 * 1024, Math.max(file.size, 1)), ...(file.size > 0 ? { end: file.size - 1 } : {}) });
     if (onBytes !== undefined) source.on('data', (chunk) => { onBytes(chunk.length); });
     await this.transport.json({
       method: 'PUT',

@@ -54,14 +54,14 @@ export interface ScanOptions {
   readonly onScanned?: (totals: { readonly files: number; readonly bytes: number }) => void;
   /** Called as bytes are hashed, with the running total of bytes hashed so far. */
   readonly onProgress?: (bytesHashed: number) => void;
-  /** How many files are hashed at once (default 2). Helps models of many small files. */
+  /** How many files are hashed at once (default 4). Helps models of many small files. */
   readonly concurrency?: number;
 }
 
 /** Entries OMS skips by default, only at the model's top level (reference/oms.md §2.1). */
 const DEFAULT_IGNORED = ['.git', '.gitattributes', '.github', '.gitignore'] as const;
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
-const DEFAULT_CONCURRENCY = 2;
+const DEFAULT_CONCURRENCY = 4;
 // O_NOFOLLOW makes a file swapped for a symlink after the walk fail to open (ELOOP); O_NONBLOCK
 // keeps a file swapped for a FIFO from blocking the open. Neither exists on Windows.
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);

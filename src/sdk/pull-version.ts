@@ -110,17 +110,18 @@ export async function pullVersion(client: CustodyClient, ref: ModelRef, version:
       await download(client, first, temp, onBytes);
     } else {
       await mkdir(temp, { mode: 0o755 });
+      // Each directory once, before the downloads, rather than a mkdir per file.
+      const dirs = new Set(manifest.files.map((f) => path.dirname(path.join(temp, ...f.path.split('/')))));
+      for (const dir of [...dirs].sort()) await mkdir(dir, { recursive: true });
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < manifest.files.length) {
           const file = manifest.files[next++];
           if (file === undefined) return;
-          const dest = path.join(temp, ...file.path.split('/'));
-          await mkdir(path.dirname(dest), { recursive: true });
-          await download(client, file, dest, onBytes);
+          await download(client, file, path.join(temp, ...file.path.split('/')), onBytes);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, manifest.files.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, manifest.files.length) }, worker));
     }
     await publish(temp, target, kind);
   } catch (error) {

@@ -55,6 +55,8 @@ export class DirectoryBlobStore implements BlobStore {
   /** Sessions with an append, commit or abort in progress. */
   private readonly busySessions = new Set<string>();
   private readonly sessionDigests = new Map<string, SessionDigest>();
+  /** Fan-out directories known to exist (saves a mkdir per published blob). */
+  private readonly fanOutDirs = new Set<string>();
   /** Names in tmp/ that belong to puts in progress, spared by `cleanupTemporary`. */
   private readonly activeTemps = new Set<string>();
 
@@ -99,7 +101,8 @@ export class DirectoryBlobStore implements BlobStore {
     }
     try {
       const { size } = await handle.stat();
-      if (range === undefined) return handle.createReadStream({ highWaterMark: IO_BUFFER_BYTES });
+      // An explicit `end` keeps small blobs from each allocating a full read buffer.
+      if (range === undefined) return handle.createReadStream({ highWaterMark: IO_BUFFER_BYTES, ...(size > 0 ? { end: size - 1 } : {}) });
       if (range.start > range.end || range.start >= size) {
         throw new CustodyError('RANGE_NOT_SATISFIABLE', 'range is outside the blob', {
           details: { size, start: range.start, end: range.end },
@@ -125,6 +128,7 @@ export class DirectoryBlobStore implements BlobStore {
     const tempPath = path.join(this.tmpDir, tempName);
     this.activeTemps.add(tempName);
     let handle: FileHandle | undefined;
+    let published = false;
     try {
       handle = await open(tempPath, 'wx', 0o600);
       const hash = createHash('sha256');
@@ -151,10 +155,11 @@ export class DirectoryBlobStore implements BlobStore {
       await handle.close();
       handle = undefined;
       await this.publish(tempPath, options.sha256);
+      published = true;
       return info;
     } finally {
       await handle?.close();
-      await rm(tempPath, { force: true });
+      if (!published) await rm(tempPath, { force: true });
       this.activeTemps.delete(tempName);
     }
   }
@@ -308,8 +313,11 @@ export class DirectoryBlobStore implements BlobStore {
   private async publish(from: string, sha256: string): Promise<void> {
     const target = this.blobPath(sha256);
     const dir = path.dirname(target);
-    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (created !== undefined) await syncDirectory(this.blobDir);
+    if (!this.fanOutDirs.has(dir)) {
+      const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+      if (created !== undefined) await syncDirectory(this.blobDir);
+      this.fanOutDirs.add(dir);
+    }
     await rename(from, target);
     await syncDirectory(dir);
   }
