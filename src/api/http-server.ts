@@ -139,7 +139,9 @@ export class HttpFront {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const { route, params: rawParams } = this.router.match(req.method ?? 'GET', url.pathname);
       routeLabel = route.path;
-      if (route.auth !== 'public') actor = await this.options.services.auth.authenticate(req.headers.authorization);
+      const { config } = this.options.services;
+      const needsToken = route.auth !== 'public' && route.auth.publicWhen?.(config) !== true;
+      if (needsToken) actor = await this.options.services.auth.authenticate(req.headers.authorization);
       const params: unknown = route.params === undefined ? {} : validate(route.params, rawParams, 'path');
       if (route.auth !== 'public' && actor !== undefined) {
         this.options.services.auth.authorize(actor, route.auth.permission, route.auth.scope?.(params) ?? {});
@@ -147,7 +149,7 @@ export class HttpFront {
       const query: unknown = route.query === undefined ? {} : validate(route.query, Object.fromEntries(url.searchParams), 'query');
       let body: unknown;
       if (route.body.kind === 'json') {
-        const { limits } = this.options.services.config;
+        const { limits } = config;
         body = await readJsonBody(req, route.body.limit === 'manifest' ? limits.maxManifestBytes : limits.maxJsonBytes, route.body.schema);
       }
       const reply = await route.handle({ req, res, params, query, body, actor, services: this.options.services });
@@ -186,6 +188,11 @@ export class HttpFront {
       const text = JSON.stringify(reply.json);
       res.writeHead(reply.status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
       res.end(text);
+      return;
+    }
+    if ('bytes' in reply) {
+      res.writeHead(reply.status, { ...headers, 'content-type': reply.contentType, 'content-length': String(reply.bytes.length) });
+      res.end(reply.bytes);
       return;
     }
     if ('text' in reply) {

@@ -11,13 +11,19 @@ import type { Permission, Scope } from '../auth/permissions.js';
 import { CustodyError } from '../domain/errors.js';
 import type { Actor } from '../service/auth-service.js';
 import type { Services } from './services.js';
+import type { Config } from '../config/config.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** `public`, or the permission (and the scope it applies to, taken from the path) a caller needs. */
 export type RouteAuth<P> =
   | 'public'
-  | { readonly permission: Permission; readonly scope?: (params: P) => Scope };
+  | {
+      readonly permission: Permission;
+      readonly scope?: (params: P) => Scope;
+      /** Configuration under which the route needs no token (e.g. `log.publicReads`). */
+      readonly publicWhen?: (config: Config) => boolean;
+    };
 
 export type RouteBody<B> =
   | { readonly kind: 'none' }
@@ -34,6 +40,7 @@ export type Reply =
   | { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> }
   | { readonly status: number; readonly stream: Readable; readonly headers: Readonly<Record<string, string>> }
   | { readonly status: number; readonly text: string; readonly contentType: string; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly status: number; readonly bytes: Buffer; readonly contentType: string; readonly headers?: Readonly<Record<string, string>> }
   | { readonly status: number; readonly empty: true; readonly headers?: Readonly<Record<string, string>> };
 
 export interface RouteContext<P, Q, B> {
@@ -49,7 +56,10 @@ export interface RouteContext<P, Q, B> {
 
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   readonly method: HttpMethod;
-  /** Path template with `{name}` parameters, e.g. `/api/v1/models/{namespace}/{name}`. */
+  /**
+   * Path template with `{name}` parameters, e.g. `/api/v1/models/{namespace}/{name}`; a last
+   * `{name*}` segment captures the rest of the path (one or more segments).
+   */
   readonly path: string;
   readonly operationId: string;
   readonly summary: string;

@@ -7,7 +7,7 @@ import type { AnyRoute, HttpMethod } from './route.js';
 
 interface CompiledRoute {
   readonly route: AnyRoute;
-  readonly segments: readonly ({ readonly literal: string } | { readonly param: string })[];
+  readonly segments: readonly ({ readonly literal: string } | { readonly param: string; readonly rest: boolean })[];
 }
 
 export interface RouteMatch {
@@ -28,8 +28,8 @@ export class Router {
         .split('/')
         .slice(1)
         .map((s) => {
-          const param = /^\{([A-Za-z]+)\}$/.exec(s)?.[1];
-          return param === undefined ? { literal: s } : { param };
+          const match = /^\{([A-Za-z]+)(\*?)\}$/.exec(s);
+          return match?.[1] === undefined ? { literal: s } : { param: match[1], rest: match[2] === '*' };
         });
       return { route, segments };
     });
@@ -53,7 +53,9 @@ export class Router {
 }
 
 function matchSegments(segments: CompiledRoute['segments'], parts: readonly string[]): Record<string, string> | undefined {
-  if (segments.length !== parts.length) return undefined;
+  const last = segments[segments.length - 1];
+  const hasRest = last !== undefined && 'param' in last && last.rest;
+  if (hasRest ? parts.length < segments.length : segments.length !== parts.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i];
@@ -62,6 +64,13 @@ function matchSegments(segments: CompiledRoute['segments'], parts: readonly stri
     if ('literal' in segment) {
       if (segment.literal !== part) return undefined;
       continue;
+    }
+    if (segment.rest) {
+      // The rest of the path, kept raw: its owner parses it strictly (e.g. tile paths).
+      const rest = parts.slice(i).join('/');
+      if (!/^[A-Za-z0-9._/-]+$/.test(rest)) return undefined;
+      params[segment.param] = rest;
+      return params;
     }
     let decoded: string;
     try {

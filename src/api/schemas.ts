@@ -63,9 +63,20 @@ export const versionSummarySchema = z.object({
   registeredBy: z.string(),
   annotations: z.unknown().meta({ description: 'unverified' }),
 });
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+export const receiptSchema = z
+  .object({
+    logIndex: z.number().int().min(0),
+    leafHash: hex64,
+    treeSize: z.number().int().min(1),
+    inclusionProof: z.array(hex64).max(64),
+    checkpoint: z.string().max(1024 * 1024).meta({ description: 'C2SP signed note of the checkpoint the proof verifies against' }),
+  })
+  .meta({ description: 'where the write\'s event sits in the transparency log, with the proof' });
 export const versionResponse = versionSummarySchema.extend({
   files: z.array(manifestFileSchema),
   created: z.boolean().optional(),
+  receipt: receiptSchema.nullable().optional().meta({ description: 'null when the version already existed' }),
 });
 export const versionsResponse = z.object({ items: z.array(versionSummarySchema), nextCursor: z.string().nullable() });
 export const modelSummarySchema = z.object({

@@ -4,12 +4,14 @@ import type { Metrics } from '../observability/metrics.js';
 import type { AuthService } from '../service/auth-service.js';
 import type { BlobService } from '../service/blob-service.js';
 import type { RegistryService } from '../service/registry-service.js';
+import type { TransparencyLog } from '../service/transparency-log.js';
 
 export interface Services {
   readonly config: Config;
   readonly auth: AuthService;
   readonly blobs: BlobService;
   readonly registry: RegistryService;
+  readonly log: TransparencyLog;
   readonly metrics: Metrics;
   /** Throws when a backend is not reachable (for /readyz). */
   readonly checkReady: () => Promise<void>;

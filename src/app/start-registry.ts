@@ -20,6 +20,8 @@ import { HttpFront, type RunningServer } from '../api/http-server.js';
 import { allRoutes } from '../api/routes/all-routes.js';
 import type { Services } from '../api/services.js';
 import { CUSTODY_VERSION } from '../version.js';
+import { loadOrCreateLogKey } from '../log/log-key.js';
+import { TransparencyLog } from '../service/transparency-log.js';
 
 export interface StartOptions {
   readonly config: Config;
@@ -66,7 +68,9 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
     const metrics = new Metrics();
     const countBytes = metrics.counter('custody_upload_bytes_received_total', 'Blob bytes received and written by uploads');
     metrics.gauge('custody_process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
-    const auth = new AuthService(metadata, clock);
+    const logKey = await loadOrCreateLogKey(path.resolve(options.dataDir, config.keys.log.slice('file:'.length)), config.log.origin);
+    const log = new TransparencyLog(metadata, logKey);
+    const auth = new AuthService(metadata, clock, log);
     const blobs = new BlobService(
       blobStore,
       metadata,
@@ -77,7 +81,7 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
         countBytes({}, n);
       },
     );
-    const registry = new RegistryService(metadata, blobStore, clock, config.limits);
+    const registry = new RegistryService(metadata, blobStore, clock, config.limits, log);
     await blobs.expireUploads();
 
     const boot = await auth.bootstrap(options.bootstrapToken);
@@ -90,6 +94,7 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
       auth,
       blobs,
       registry,
+      log,
       metrics,
       checkReady: async () => {
         await metadata.ping();
@@ -99,7 +104,7 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
     };
     const front: HttpFront = new HttpFront({ routes: allRoutes(CUSTODY_VERSION), services, logger });
     const running = await front.listen(config.server.host, config.server.port);
-    logger.info('custody listening', { url: running.url, metadata: metadata.dialect, version: CUSTODY_VERSION });
+    logger.info('custody listening', { url: running.url, metadata: metadata.dialect, version: CUSTODY_VERSION, logKey: logKey.verifierKey });
     const expiry = setInterval(() => {
       blobs.expireUploads().catch((error: unknown) => {
         logger.warn('upload expiry failed', { error: error instanceof Error ? error.message : String(error) });

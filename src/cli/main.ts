@@ -9,6 +9,7 @@ import { CliContext } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { registerBrowse } from './commands/browse-commands.js';
 import { registerDigest } from './commands/digest-command.js';
+import { registerLog } from './commands/log-commands.js';
 import { registerLogin } from './commands/login-command.js';
 import { registerPull } from './commands/pull-command.js';
 import { registerPush } from './commands/push-command.js';
@@ -40,7 +41,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerPush(program, ctx, run);
   registerPull(program, ctx, run);
   registerBrowse(program, ctx, run);
-  for (const command of program.commands) command.exitOverride();
+  registerLog(program, ctx, run);
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
 
   try {
     await program.parseAsync([...argv]);

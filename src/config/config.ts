@@ -51,6 +51,26 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    log: z
+      .object({
+        /** Checkpoint origin, which is also the log key's name (C2SP signed-note). */
+        origin: z
+          .string()
+          .regex(/^[^\s+]+$/, 'must be a key name: no spaces or "+"')
+          .max(256)
+          .default('custody.local/log'),
+        /** Log reads (`/log/…`, `/api/v1/log/…`) need no token. */
+        publicReads: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    keys: z
+      .object({
+        /** The Ed25519 log key (PKCS#8 PEM, mode 0600), created on first start when absent. */
+        log: z.string().regex(/^file:.+/, 'must be file:PATH').default('file:keys/log.key'),
+      })
+      .strict()
+      .prefault({}),
     uploads: z
       .object({
         /** Sessions untouched for this long are discarded with their bytes. */
@@ -70,6 +90,8 @@ export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: read
     ['server', ['host', 'port', 'publicUrl', 'logLevel', 'shutdownTimeoutMs', 'requestIdleTimeoutMs', 'headersTimeoutMs', 'maxHeaderBytes', 'maxConnections']],
     ['storage', ['metadata', 'blobs']],
     ['limits', ['maxFileBytes', 'maxFiles', 'maxJsonBytes', 'maxManifestBytes', 'maxAnnotationsBytes', 'caseInsensitivePaths']],
+    ['log', ['origin', 'publicReads']],
+    ['keys', ['log']],
     ['uploads', ['sessionTtlHours']],
   ] as const
 ).flatMap(([section, keys]) =>

@@ -152,6 +152,36 @@ export class CustodyClient {
     });
   }
 
+  /** The log's origin and verifier key as the server states them (pin it; do not trust it blindly). */
+  async logKey(): Promise<{ origin: string; verifierKey: string }> {
+    return parse(z.object({ origin: z.string(), verifierKey: z.string() }), (await this.transport.json({ method: 'GET', path: '/api/v1/log/key' })).body);
+  }
+
+  /** The newest signed checkpoint note, unverified (see `log/checkpoint.ts` to verify). */
+  async logCheckpoint(): Promise<string> {
+    const response = await this.transport.stream({ method: 'GET', path: '/log/checkpoint' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > 1024 * 1024) throw new CustodyError('SERVER_ERROR', 'the checkpoint is too large');
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async logEntry(index: number): Promise<{ index: number; leafHash: string; leaf: string; event: unknown }> {
+    const { body } = await this.transport.json({ method: 'GET', path: `/api/v1/log/entries/${index}` });
+    return parse(z.object({ index: z.number().int(), leafHash: z.string().regex(/^[0-9a-f]{64}$/), leaf: z.string(), event: z.unknown() }), body);
+  }
+
+  async proveInclusion(index: number, size?: number): Promise<{ index: number; treeSize: number; leafHash: string; proof: string[]; checkpoint: string | null }> {
+    const qs = new URLSearchParams({ index: String(index), ...(size === undefined ? {} : { size: String(size) }) });
+    const { body } = await this.transport.json({ method: 'GET', path: `/api/v1/log/proof/inclusion?${qs.toString()}` });
+    const hex = z.string().regex(/^[0-9a-f]{64}$/);
+    return parse(z.object({ index: z.number().int(), treeSize: z.number().int(), leafHash: hex, proof: z.array(hex).max(64), checkpoint: z.string().nullable() }), body);
+  }
+
   /** Hashes a local model, uploads only the blobs the server lacks, and registers the version. */
   async push(path: string, options: PushOptions): Promise<PushResult> {
     const model = toModelName(options.model);

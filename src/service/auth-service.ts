@@ -9,6 +9,8 @@ import { newId } from '../domain/ids.js';
 import { generateApiToken, hashApiToken, hashesEqual, isTokenShaped } from '../auth/api-token.js';
 import { effectivePermissions, hasPermission, type Permission, type Scope } from '../auth/permissions.js';
 import type { MetadataStore, Principal, RoleBinding } from '../store/metadata-store.js';
+import { SYSTEM_ACTOR } from '../domain/log-event.js';
+import type { TransparencyLog } from './transparency-log.js';
 
 /** Who is acting, as established by authentication. */
 export interface Actor {
@@ -31,6 +33,7 @@ export class AuthService {
   constructor(
     private readonly store: MetadataStore,
     private readonly clock: Clock,
+    private readonly log: TransparencyLog,
   ) {}
 
   /**
@@ -49,10 +52,17 @@ export class AuthService {
       await this.store.transaction(async (tx) => {
         if ((await tx.countPrincipals()) > 0) throw new CustodyError('CONFLICT', 'already bootstrapped');
         const principal: Principal = { id: newId(), name: BOOTSTRAP_ADMIN, kind: 'user', createdAt: now, disabledAt: null };
+        const bindingId = newId();
+        const tokenId = newId();
         await tx.insertPrincipal(principal);
-        await tx.insertBinding({ id: newId(), principalId: principal.id, role: 'admin', namespaces: null, environments: null, createdAt: now });
+        await tx.insertBinding({ id: bindingId, principalId: principal.id, role: 'admin', namespaces: null, environments: null, createdAt: now });
+        await this.log.append(tx, [
+          { v: 1, type: 'principal.created', time: now, actor: SYSTEM_ACTOR, principal: principal.name, kind: principal.kind },
+          { v: 1, type: 'binding.granted', time: now, actor: SYSTEM_ACTOR, binding: bindingId, principal: principal.name, role: 'admin', namespaces: null, environments: null },
+          { v: 1, type: 'token.created', time: now, actor: SYSTEM_ACTOR, token: tokenId, principal: principal.name, name: 'bootstrap', expiresAt: null },
+        ]);
         await tx.insertToken({
-          id: newId(),
+          id: tokenId,
           principalId: principal.id,
           name: 'bootstrap',
           tokenHash: hashApiToken(token),

@@ -12,6 +12,11 @@ import type { BlobStore } from '../store/blob-store.js';
 import type { MetadataStore, ModelRecord, ModelSummary, Page, VersionRecord } from '../store/metadata-store.js';
 import type { Actor } from './auth-service.js';
 import { forEachLimited } from './for-each-limited.js';
+import { canonicalJson } from '../crypto/canonical-json.js';
+import { sha256Hex } from '../domain/digest.js';
+import type { LogEvent } from '../domain/log-event.js';
+import { eventActor } from './event-actor.js';
+import type { Receipt, TransparencyLog } from './transparency-log.js';
 
 export interface RegistryLimits {
   readonly maxFiles: number;
@@ -31,6 +36,8 @@ export interface RegisterRequest {
 export interface RegisterResult {
   readonly version: VersionRecord;
   readonly files: readonly ManifestFile[];
+  /** Where the `version.registered` event sits in the log; null when the version already existed. */
+  readonly receipt: Receipt | null;
   /** False when the same content was already registered: the existing version is returned. */
   readonly created: boolean;
 }
@@ -42,12 +49,27 @@ export interface VersionWithFiles {
 
 const MAX_REGISTER_ATTEMPTS = 5;
 
+/** Refusals caused by what the client sent: each is logged as `version.rejected`. */
+const REJECTION_CODES: ReadonlySet<string> = new Set([
+  'EMPTY_MODEL',
+  'TOO_MANY_FILES',
+  'FILE_TOO_LARGE',
+  'INVALID_PATH',
+  'DUPLICATE_PATH',
+  'INVALID_DIGEST',
+  'VALIDATION_FAILED',
+  'ANNOTATIONS_TOO_LARGE',
+  'BLOB_MISSING',
+  'SIZE_MISMATCH',
+]);
+
 export class RegistryService {
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly clock: Clock,
     private readonly limits: RegistryLimits,
+    private readonly log: TransparencyLog,
   ) {}
 
   /**
@@ -55,13 +77,36 @@ export class RegistryService {
    * size, and commits model + version + files in one transaction. Same content → same version.
    */
   async register(actor: Actor, request: RegisterRequest): Promise<RegisterResult> {
+    try {
+      return await this.registerChecked(actor, request);
+    } catch (error) {
+      // A refused push is an event too (SPEC §4.4): logged in its own transaction, since the
+      // registration it describes did not happen.
+      if (error instanceof CustodyError && REJECTION_CODES.has(error.code)) {
+        await this.log.appendAlone([
+          {
+            v: 1,
+            type: 'version.rejected',
+            time: isoNow(this.clock),
+            actor: eventActor(actor),
+            model: `${request.model.namespace}/${request.model.name}`,
+            code: error.code,
+            reason: error.message.slice(0, 500),
+          },
+        ]);
+      }
+      throw error;
+    }
+  }
+
+  private async registerChecked(actor: Actor, request: RegisterRequest): Promise<RegisterResult> {
     const manifest = this.validateManifest(request);
     const annotations = this.validateAnnotations(request.annotations);
     const digest = manifestDigest(manifest);
     const { namespace, name } = request.model;
 
     const existing = await this.store.getVersionByDigest(namespace, name, digest);
-    if (existing !== undefined) return { version: existing, files: manifest.files, created: false };
+    if (existing !== undefined) return { version: existing, files: manifest.files, created: false, receipt: null };
 
     await this.checkBlobsPresent(manifest);
 
@@ -72,7 +117,7 @@ export class RegistryService {
           await tx.ensureModel(namespace, name, now);
           await tx.lockModel(namespace, name);
           const again = await tx.getVersionByDigest(namespace, name, digest);
-          if (again !== undefined) return { version: again, files: manifest.files, created: false };
+          if (again !== undefined) return { version: again, files: manifest.files, created: false, receipt: null };
           const version = await tx.insertVersion({
             namespace,
             name,
@@ -84,13 +129,27 @@ export class RegistryService {
             registeredAt: now,
             registeredBy: actor.principal.name,
           });
-          return { version, files: manifest.files, created: true };
+          const event: LogEvent = {
+            v: 1,
+            type: 'version.registered',
+            time: now,
+            actor: eventActor(actor),
+            model: `${namespace}/${name}`,
+            number: version.number,
+            digest,
+            omsRootDigest: version.omsRootDigest,
+            fileCount: version.fileCount,
+            totalSize: version.totalSize,
+            ...(annotations === null ? {} : { annotationsDigest: `sha256:${sha256Hex(canonicalJson(annotations))}` }),
+          };
+          const [receipt] = await this.log.append(tx, [event]);
+          return { version, files: manifest.files, created: true, receipt: receipt ?? null };
         });
       } catch (error) {
         // A concurrent registration of the same content won: return what it stored.
         if (error instanceof CustodyError && error.code === 'CONFLICT' && attempt < MAX_REGISTER_ATTEMPTS) {
           const winner = await this.store.getVersionByDigest(namespace, name, digest);
-          if (winner !== undefined) return { version: winner, files: manifest.files, created: false };
+          if (winner !== undefined) return { version: winner, files: manifest.files, created: false, receipt: null };
           continue;
         }
         throw error;

@@ -95,6 +95,46 @@ export interface UploadSession {
   readonly updatedAt: string;
 }
 
+/** One leaf of the transparency log (SPEC §4.4, §5). */
+export interface LogEntryRecord {
+  readonly index: number;
+  /** The leaf bytes as text: the event's RFC 8785 canonical JSON. */
+  readonly leaf: string;
+  /** Lowercase hex RFC 6962 leaf hash, SHA-256(0x00 ‖ leaf). */
+  readonly leafHash: string;
+  readonly type: string;
+  readonly time: string;
+  /** The model the event concerns, for audit filters; null for other events. */
+  readonly namespace: string | null;
+  readonly name: string | null;
+}
+
+export type NewLogEntry = Omit<LogEntryRecord, 'index'>;
+
+/** A stored hash of a complete subtree, by its dense stored-hash id (`log/stored-hashes.ts`). */
+export interface LogHash {
+  readonly id: number;
+  readonly hash: Buffer;
+}
+
+/** A signed checkpoint (C2SP signed-note text) of the log at `size`. */
+export interface CheckpointRecord {
+  readonly size: number;
+  readonly note: string;
+  readonly createdAt: string;
+}
+
+export interface LogQuery {
+  readonly types?: readonly string[];
+  readonly namespace?: string;
+  readonly name?: string;
+  /** Only entries whose time is at or after this instant (RFC 3339). */
+  readonly since?: string;
+  /** Only entries with an index below this one (paging backwards). */
+  readonly beforeIndex?: number;
+  readonly limit: number;
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   /** Opaque cursor for the next page, or null at the end. */
@@ -119,6 +159,19 @@ export interface MetadataReader {
   /** Files in canonical order. */
   getVersionFiles(versionId: string): Promise<readonly ManifestFile[]>;
 
+  /** Number of leaves in the log (the committed head). */
+  logSize(): Promise<number>;
+  /** Entries with `start <= index < end`, in order (at most 1,000 per call). */
+  getLogEntries(start: number, end: number): Promise<readonly LogEntryRecord[]>;
+  /** Indexes of the entries whose leaf hash is `leafHash` (hex), ascending. */
+  findLogIndexesByLeafHash(leafHash: string): Promise<readonly number[]>;
+  /** Stored subtree hashes by id, in the order asked; INTERNAL if one is missing or corrupt. */
+  readLogHashes(ids: readonly number[]): Promise<Buffer[]>;
+  getLatestCheckpoint(): Promise<CheckpointRecord | undefined>;
+  getCheckpoint(size: number): Promise<CheckpointRecord | undefined>;
+  /** Entries matching the filters, newest first. */
+  queryLogEntries(query: LogQuery): Promise<readonly LogEntryRecord[]>;
+
   getUploadSession(id: string): Promise<UploadSession | undefined>;
   findUploadSession(principalId: string, sha256: string, size: number): Promise<UploadSession | undefined>;
   listUploadSessionsUpdatedBefore(instant: string): Promise<readonly UploadSession[]>;
@@ -139,6 +192,20 @@ export interface MetadataTx extends MetadataReader {
   lockModel(namespace: string, name: string): Promise<void>;
   /** Inserts the version with the next number for its model; returns the stored record. */
   insertVersion(version: NewVersion): Promise<VersionRecord>;
+
+  /**
+   * Locks the log head until the transaction ends — the one sequencing point when several
+   * replicas share a database (PostgreSQL: row lock; SQLite: the write lock the transaction
+   * holds) — and returns the current size.
+   */
+  lockLogHead(): Promise<number>;
+  /** Inserts entries at indexes `start`, `start + 1`, …; CONFLICT if an index is taken. */
+  insertLogEntries(start: number, entries: readonly NewLogEntry[]): Promise<void>;
+  insertLogHashes(hashes: readonly LogHash[]): Promise<void>;
+  /** Moves the head to `size` (only forward; INTERNAL otherwise). */
+  setLogHead(size: number): Promise<void>;
+  /** Stores a checkpoint; a second one for the same size is ignored. */
+  insertCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
 
   insertUploadSession(session: UploadSession): Promise<void>;
   touchUploadSession(id: string, updatedAt: string): Promise<void>;

@@ -35,13 +35,16 @@ const PARAM_VALUES: Readonly<Record<string, string>> = {
   namespace: 'ns',
   name: 'm',
   selector: 'v1',
+  index: '0',
+  path: '0/000',
 };
 
 function concretePath(route: AnyRoute): string {
-  return route.path.replace(/\{([A-Za-z]+)\}/g, (_whole, param: string) => {
+  return route.path.replace(/\{([A-Za-z]+)(\*?)\}/g, (_whole, param: string, rest: string) => {
     const value = PARAM_VALUES[param];
     if (value === undefined) throw new Error(`no test value for path parameter {${param}} of ${route.method} ${route.path}: add one`);
-    return encodeURIComponent(value);
+    // A rest parameter spans several segments: its slashes are path separators.
+    return rest === '*' ? value : encodeURIComponent(value);
   });
 }
 
@@ -88,6 +91,14 @@ describe('the route table', () => {
     expect(publicRoutes.sort()).toEqual([...EXPECTED_PUBLIC].sort());
   });
 
+  it('makes only the transparency-log reads public by configuration, and they need audit:read otherwise', () => {
+    const switchable = ROUTES.filter((r) => r.auth !== 'public' && r.auth.publicWhen !== undefined);
+    expect(switchable.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
+      ['GET /log/checkpoint', 'GET /log/tile/{path*}', 'GET /api/v1/log/key', 'GET /api/v1/log/entries/{index}', 'GET /api/v1/log/proof/inclusion', 'GET /api/v1/log/proof/consistency'].sort(),
+    );
+    for (const route of switchable) if (route.auth !== 'public') expect(route.auth.permission).toBe('audit:read');
+  });
+
   it('declares a known permission on every other route (the one enforcement mechanism)', () => {
     expect(PROTECTED.map((r) => r.operationId)).toEqual(
       expect.arrayContaining(['whoami', 'listModels', 'registerVersion', 'getVersion', 'putBlob', 'getBlob', 'createUpload', 'appendUpload', 'commitUpload', 'abortUpload']),
@@ -106,7 +117,8 @@ describe.each(BACKENDS)('authentication on %s', (backend) => {
   const credentials: { readonly label: string; readonly header: () => string | undefined }[] = [];
 
   beforeAll(async () => {
-    reg = await startTestRegistry(backend);
+    // Log reads are public by default; switched off here so they are checked like the rest.
+    reg = await startTestRegistry(backend, { log: { publicReads: false } });
     const unknown = generateApiToken();
     const revoked = await addTokenFor(reg, { revoked: true });
     const expired = await addTokenFor(reg, { expired: true });

@@ -3,12 +3,13 @@ import type { AnyRoute } from '../route.js';
 import { blobRoutes } from './blob-routes.js';
 import { docsRoutes } from './docs-routes.js';
 import { healthRoutes } from './health-routes.js';
+import { logRoutes } from './log-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { modelRoutes } from './model-routes.js';
 import { uploadRoutes } from './upload-routes.js';
 
 export function allRoutes(version: string): readonly AnyRoute[] {
-  const routes: AnyRoute[] = [...healthRoutes, ...identityRoutes, ...modelRoutes, ...blobRoutes, ...uploadRoutes];
+  const routes: AnyRoute[] = [...healthRoutes, ...identityRoutes, ...modelRoutes, ...blobRoutes, ...uploadRoutes, ...logRoutes];
   routes.push(...docsRoutes(() => routes, version));
   return routes;
 }

@@ -92,13 +92,13 @@ export const modelRoutes = [
       422: { description: 'a blob is missing or its size differs (BLOB_MISSING, SIZE_MISMATCH)' },
     },
     handle: async ({ params, body, actor, services }) => {
-      const { version, files, created } = await services.registry.register(requireActor({ actor }), {
+      const { version, files, created, receipt } = await services.registry.register(requireActor({ actor }), {
         model: params,
         files: body.files,
         ...(body.annotations === undefined ? {} : { annotations: body.annotations }),
         ...(body.singleFile === undefined ? {} : { singleFile: body.singleFile }),
       });
-      return { status: created ? 201 : 200, json: { ...versionJson(version), files: filesJson(files), created } };
+      return { status: created ? 201 : 200, json: { ...versionJson(version), files: filesJson(files), created, receipt } };
     },
   }),
   defineRoute({

@@ -56,11 +56,13 @@ export function registerPush(program: Command, ctx: CliContext, run: (fn: () => 
               uploadedFiles: result.uploadedFiles,
               uploadedBytes: result.uploadedBytes,
               skippedFiles: result.skippedFiles,
+              receipt: v.receipt ?? null,
             },
             () =>
               `${result.created ? 'registered' : 'already registered'} ${v.namespace}/${v.name}@v${v.number}\n` +
               `digest:   ${v.digest}\n` +
-              `uploaded: ${result.uploadedFiles} file(s), ${formatBytes(result.uploadedBytes)}; ${result.skippedFiles} already stored`,
+              `uploaded: ${result.uploadedFiles} file(s), ${formatBytes(result.uploadedBytes)}; ${result.skippedFiles} already stored` +
+              (v.receipt === null || v.receipt === undefined ? '' : `\nlogged:   entry ${v.receipt.logIndex} in a signed checkpoint of ${v.receipt.treeSize} entries`),
           );
         } finally {
           progress.stop();

@@ -26,8 +26,19 @@ const POSTGRES_MIGRATION_LOCK_KEY = 0x637573746f64;
  * Model and namespace names sort by code point in both dialects: PostgreSQL's default collation
  * follows the server locale (which ignores `-`, `.` and `_` at first level), so pin it to "C".
  */
-function byteOrdered(dialect: SqlDialectName): (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
-  return (column) => (dialect === 'postgres' ? column.notNull().modifyEnd(sql`collate "C"`) : column.notNull());
+function byteOrdered(dialect: SqlDialectName, nullable = false): (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
+  return (column) => {
+    const required = nullable ? column : column.notNull();
+    return dialect === 'postgres' ? required.modifyEnd(sql`collate "C"`) : required;
+  };
+}
+
+/**
+ * The type of a 64-bit integer key: `bigint` on PostgreSQL; on SQLite `integer`, whose primary
+ * key is the table's rowid (already 64-bit) rather than a second index beside it.
+ */
+function int64Key(dialect: SqlDialectName): 'bigint' | 'integer' {
+  return dialect === 'postgres' ? 'bigint' : 'integer';
 }
 
 const MIGRATIONS: readonly Migration[] = [
@@ -115,6 +126,46 @@ const MIGRATIONS: readonly Migration[] = [
         .execute();
       await db.schema.createIndex('upload_sessions_lookup_idx').on('upload_sessions').columns(['principal_id', 'sha256']).execute();
       await db.schema.createIndex('upload_sessions_updated_idx').on('upload_sessions').column('updated_at').execute();
+    },
+  },
+  {
+    id: 2,
+    name: 'transparency log',
+    async up(db, dialect) {
+      // SPEC §5. Hashes are lowercase hex text so both dialects store and compare them alike.
+      await db.schema
+        .createTable('log_head')
+        .addColumn('id', 'integer', (c) => c.primaryKey().check(sql`id = 1`))
+        .addColumn('size', 'bigint', (c) => c.notNull().check(sql`size >= 0`))
+        .execute();
+      await db.insertInto('log_head').values({ id: 1, size: 0 }).execute();
+
+      await db.schema
+        .createTable('log_entries')
+        .addColumn('idx', int64Key(dialect), (c) => c.primaryKey())
+        .addColumn('leaf', 'text', (c) => c.notNull())
+        .addColumn('leaf_hash', 'text', byteOrdered(dialect))
+        .addColumn('type', 'text', byteOrdered(dialect))
+        .addColumn('time', 'text', byteOrdered(dialect))
+        .addColumn('namespace', 'text', byteOrdered(dialect, true))
+        .addColumn('name', 'text', byteOrdered(dialect, true))
+        .execute();
+      await db.schema.createIndex('log_entries_leaf_hash_idx').on('log_entries').column('leaf_hash').execute();
+      await db.schema.createIndex('log_entries_model_idx').on('log_entries').columns(['namespace', 'name', 'idx']).execute();
+      await db.schema.createIndex('log_entries_type_idx').on('log_entries').columns(['type', 'idx']).execute();
+
+      await db.schema
+        .createTable('log_hashes')
+        .addColumn('id', int64Key(dialect), (c) => c.primaryKey())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('checkpoints')
+        .addColumn('size', int64Key(dialect), (c) => c.primaryKey())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
     },
   },
 ];

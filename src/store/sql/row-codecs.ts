@@ -3,6 +3,7 @@
  * hostile until decoded: the drivers return integers as numbers, strings or bigints, and a
  * corrupt row becomes CustodyError INTERNAL naming the table and column, never the content.
  */
+import { MAX_LEAF_BYTES } from '../../domain/log-event.js';
 import { z } from 'zod';
 import { CustodyError } from '../../domain/errors.js';
 import { assertSafePath } from '../../domain/manifest.js';
@@ -171,6 +172,35 @@ const uploadSessionRow = z
     updatedAt: r.updated_at,
   }));
 
+/** Longest leaf the log stores: C2SP entry bundles prefix each entry with a 16-bit length. */
+export const MAX_LOG_LEAF_BYTES = MAX_LEAF_BYTES;
+
+const required = z.string().min(1);
+const leafText = z.string().refine((leaf) => Buffer.byteLength(leaf, 'utf8') <= MAX_LOG_LEAF_BYTES, 'leaf too long');
+
+const logHeadRow = z.object({ size: nonNegative }).transform((r) => r.size);
+
+const logEntryRow = z
+  .object({
+    idx: nonNegative,
+    leaf: leafText,
+    leaf_hash: hex64,
+    type: required,
+    time: required,
+    namespace: z.string().nullable(),
+    name: z.string().nullable(),
+  })
+  .transform((r) => ({ index: r.idx, leaf: r.leaf, leafHash: r.leaf_hash, type: r.type, time: r.time, namespace: r.namespace, name: r.name }));
+
+const logIndexRow = z.object({ idx: nonNegative }).transform((r) => r.idx);
+
+/** The hash stays hex here; the log reader turns it into bytes at the seam. */
+const logHashRow = z.object({ id: nonNegative, hash: hex64 }).transform((r) => ({ id: r.id, hash: r.hash }));
+
+const checkpointRow = z
+  .object({ size: nonNegative, note: required, created_at: required })
+  .transform((r) => ({ size: r.size, note: r.note, createdAt: r.created_at }));
+
 /** Decoders by table: each validates one row and returns the domain record, or throws INTERNAL. */
 export const ROW_DECODERS = {
   principals: principalRow,
@@ -181,6 +211,11 @@ export const ROW_DECODERS = {
   versions: versionRow,
   version_files: fileRow,
   upload_sessions: uploadSessionRow,
+  log_head: logHeadRow,
+  log_entries: logEntryRow,
+  log_entry_indexes: logIndexRow,
+  log_hashes: logHashRow,
+  checkpoints: checkpointRow,
 } as const;
 
 export type RowKind = keyof typeof ROW_DECODERS;
@@ -189,10 +224,22 @@ export type RowKind = keyof typeof ROW_DECODERS;
 export function decodeRow<K extends RowKind>(kind: K, row: unknown): z.output<(typeof ROW_DECODERS)[K]> {
   const result = ROW_DECODERS[kind].safeParse(row);
   if (!result.success) {
-    const column = result.error.issues[0]?.path[0];
-    throw new CustodyError('INTERNAL', `corrupt ${kind} row in the metadata store`, {
-      details: { table: kind, column: typeof column === 'string' ? column : null },
-    });
+    throw new CustodyError('INTERNAL', `corrupt ${kind} row in the metadata store`, { details: { table: kind, column: firstColumn(result.error) } });
   }
   return result.data as z.output<(typeof ROW_DECODERS)[K]>;
+}
+
+/** The column the first issue of a row decoder's error names, if any. */
+function firstColumn(error: z.ZodError): string | null {
+  const column = error.issues[0]?.path[0];
+  return typeof column === 'string' ? column : null;
+}
+
+/**
+ * The first column of `row` that `kind`'s decoder would reject, or undefined when the row reads
+ * back: writers check rows against the decoders so nothing they store is unreadable.
+ */
+export function rejectedColumn(kind: RowKind, row: unknown): string | undefined {
+  const result = ROW_DECODERS[kind].safeParse(row);
+  return result.success ? undefined : (firstColumn(result.error) ?? '(row)');
 }

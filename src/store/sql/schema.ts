@@ -87,6 +87,36 @@ export interface UploadSessionsTable {
   updated_at: string;
 }
 
+/** The transparency log's committed size: one row, id 1, locked to sequence appends. */
+export interface LogHeadTable {
+  id: number;
+  size: BigIntColumn;
+}
+
+/** Log leaves by index; `leaf_hash` is 64 lowercase hex. */
+export interface LogEntriesTable {
+  idx: BigIntColumn;
+  leaf: string;
+  leaf_hash: string;
+  type: string;
+  time: string;
+  namespace: string | null;
+  name: string | null;
+}
+
+/** Stored subtree hashes by dense id (`log/stored-hashes.ts`), 64 lowercase hex. */
+export interface LogHashesTable {
+  id: BigIntColumn;
+  hash: string;
+}
+
+/** Signed checkpoints (C2SP signed notes) by tree size. */
+export interface CheckpointsTable {
+  size: BigIntColumn;
+  note: string;
+  created_at: string;
+}
+
 export interface Database {
   custody_migrations: MigrationsTable;
   principals: PrincipalsTable;
@@ -96,6 +126,10 @@ export interface Database {
   versions: VersionsTable;
   version_files: VersionFilesTable;
   upload_sessions: UploadSessionsTable;
+  log_head: LogHeadTable;
+  log_entries: LogEntriesTable;
+  log_hashes: LogHashesTable;
+  checkpoints: CheckpointsTable;
 }
 
 export type SqlDialectName = 'sqlite' | 'postgres';

@@ -7,27 +7,30 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { CustodyError } from '../../domain/errors.js';
 import type { ManifestFile } from '../../domain/manifest.js';
-import type { ApiToken, MetadataReader, ModelRecord, ModelSummary, Page, Principal, RoleBinding, UploadSession, VersionRecord } from '../metadata-store.js';
+import type {
+  ApiToken,
+  CheckpointRecord,
+  LogEntryRecord,
+  LogQuery,
+  MetadataReader,
+  ModelRecord,
+  ModelSummary,
+  Page,
+  Principal,
+  RoleBinding,
+  UploadSession,
+  VersionRecord,
+} from '../metadata-store.js';
+import { isLookupKey, isLookupNumber } from './lookup-keys.js';
 import { decodeCursor, encodeCursor } from './page-cursor.js';
 import { decodeRow, toSafeInteger } from './row-codecs.js';
 import type { Database, SqlDialectName } from './schema.js';
+import { SqlLogReader } from './sql-log-reader.js';
 
 const MAX_PAGE_LIMIT = 10_000;
 
 /** Largest value of an `integer` column in both dialects (PostgreSQL int4). */
 const MAX_INT4 = 2 ** 31 - 1;
-
-/**
- * False when no stored row can match: PostgreSQL rejects NUL in text (an error, not a miss), so
- * lookups by hostile keys answer "not found" the same way on both dialects.
- */
-function isLookupKey(...keys: readonly string[]): boolean {
-  return keys.every((key) => typeof key === 'string' && !key.includes('\u0000'));
-}
-
-function isLookupNumber(value: number, max: number): boolean {
-  return Number.isSafeInteger(value) && value >= 0 && value <= max;
-}
 
 const cursorKey = z.string().refine((key) => isLookupKey(key));
 const modelCursor = z.tuple([z.literal('m'), cursorKey, cursorKey]);
@@ -54,6 +57,9 @@ export class SqlMetadataReader implements MetadataReader {
     this.#db = db;
     this.dialect = dialect;
   }
+
+  /** The log's queries (`sql-log-reader.ts`), through `db()` so they obey the same guards. */
+  readonly #log = new SqlLogReader(() => this.db());
 
   /** The executor for the next query; subclasses refuse use at the wrong time. */
   protected db(): Kysely<Database> {
@@ -189,6 +195,34 @@ export class SqlMetadataReader implements MetadataReader {
       .orderBy('ordinal')
       .execute();
     return rows.map((row) => decodeRow('version_files', row));
+  }
+
+  logSize(): Promise<number> {
+    return this.#log.logSize();
+  }
+
+  getLogEntries(start: number, end: number): Promise<readonly LogEntryRecord[]> {
+    return this.#log.getLogEntries(start, end);
+  }
+
+  findLogIndexesByLeafHash(leafHash: string): Promise<readonly number[]> {
+    return this.#log.findLogIndexesByLeafHash(leafHash);
+  }
+
+  readLogHashes(ids: readonly number[]): Promise<Buffer[]> {
+    return this.#log.readLogHashes(ids);
+  }
+
+  getLatestCheckpoint(): Promise<CheckpointRecord | undefined> {
+    return this.#log.getLatestCheckpoint();
+  }
+
+  getCheckpoint(size: number): Promise<CheckpointRecord | undefined> {
+    return this.#log.getCheckpoint(size);
+  }
+
+  queryLogEntries(query: LogQuery): Promise<readonly LogEntryRecord[]> {
+    return this.#log.queryLogEntries(query);
   }
 
   async getUploadSession(id: string): Promise<UploadSession | undefined> {

@@ -2,10 +2,11 @@
  * `MetadataStore` over SQL (SPEC §3): one implementation for SQLite and PostgreSQL through
  * Kysely, so the contract suite exercises the same queries on both. This class owns the Kysely
  * instance and the transaction lifecycle; reads are in `sql-metadata-reader.ts`, writes in
- * `sql-metadata-tx.ts`. Dialect differences stay in three places: how a transaction starts
- * (`BEGIN IMMEDIATE` on SQLite, READ COMMITTED on PostgreSQL, here), `lockModel` (`SELECT … FOR
- * UPDATE` on PostgreSQL; SQLite's transaction already holds the database write lock), and the
- * migrations' collation.
+ * `sql-metadata-tx.ts` (the transparency log's in `sql-log-reader.ts` / `sql-log-writer.ts`).
+ * Dialect differences stay in three places: how a transaction starts (`BEGIN IMMEDIATE` on
+ * SQLite, READ COMMITTED on PostgreSQL, here), the row locks of `lockModel` and `lockLogHead`
+ * (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's transaction already holds the database write
+ * lock), and the migrations' collation and key types.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Kysely } from 'kysely';

@@ -5,26 +5,30 @@
  * checked against the shapes the read path decodes, so nothing stored is unreadable.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
-import { CustodyError, type ErrorCode } from '../../domain/errors.js';
+import type { Kysely } from 'kysely';
+import { CustodyError } from '../../domain/errors.js';
 import { assertSafePath } from '../../domain/manifest.js';
-import type { ApiToken, MetadataTx, ModelRecord, NewVersion, Principal, RoleBinding, UploadSession, VersionRecord } from '../metadata-store.js';
+import type {
+  ApiToken,
+  CheckpointRecord,
+  LogHash,
+  MetadataTx,
+  ModelRecord,
+  NewLogEntry,
+  NewVersion,
+  Principal,
+  RoleBinding,
+  UploadSession,
+  VersionRecord,
+} from '../metadata-store.js';
 import { toSafeInteger } from './row-codecs.js';
 import type { Database } from './schema.js';
+import { SqlLogWriter } from './sql-log-writer.js';
 import { SqlMetadataReader } from './sql-metadata-reader.js';
+import { writeInSavepoint, type MissingReference } from './write-in-savepoint.js';
 
 /** Rows per multi-row INSERT: 5 parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535. */
 const FILE_INSERT_CHUNK = 1000;
-
-/** The kind of integrity constraint an error from either driver reports, if any. */
-function constraintViolation(error: unknown): 'unique' | 'foreign-key' | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  const code = error.code;
-  // PostgreSQL SQLSTATE (https://www.postgresql.org/docs/15/errcodes-appendix.html) or better-sqlite3's extended code.
-  if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique';
-  if (code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign-key';
-  return undefined;
-}
 
 function toJsonText(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
@@ -61,6 +65,8 @@ function assertStorableVersion(version: NewVersion): number {
 /** Reads and writes on one transaction's connection; unusable once the transaction ended. */
 export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
   #active = true;
+  /** The log's writes (`sql-log-writer.ts`), through `db()` so they refuse use after the end. */
+  readonly #log = new SqlLogWriter(() => this.db(), this.dialect);
 
   /** Called by the store once `transaction`'s callback settles; any later use throws INTERNAL. */
   end(): void {
@@ -72,29 +78,9 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
     return super.db();
   }
 
-  /**
-   * Runs one write under a savepoint, so a constraint violation leaves the transaction usable
-   * (PostgreSQL would otherwise abort it) and stores nothing partial; maps violations to codes.
-   */
-  async #write<T>(onConflict: string, missing: { code: ErrorCode; message: string }, fn: () => Promise<T>): Promise<T> {
-    const db = this.db();
-    await sql`savepoint custody_write`.execute(db);
-    try {
-      const result = await fn();
-      await sql`release savepoint custody_write`.execute(db);
-      return result;
-    } catch (error) {
-      try {
-        await sql`rollback to savepoint custody_write`.execute(db);
-        await sql`release savepoint custody_write`.execute(db);
-      } catch {
-        // The connection is gone or the transaction already aborted: the original error says more.
-      }
-      const violation = constraintViolation(error);
-      if (violation === 'unique') throw new CustodyError('CONFLICT', onConflict, { cause: error });
-      if (violation === 'foreign-key') throw new CustodyError(missing.code, missing.message, { cause: error });
-      throw error;
-    }
+  /** Runs one write of this transaction under a savepoint (`write-in-savepoint.ts`). */
+  async #write<T>(onConflict: string, missing: MissingReference, fn: () => Promise<T>): Promise<T> {
+    return writeInSavepoint(this.db(), onConflict, missing, fn);
   }
 
   async insertPrincipal(principal: Principal): Promise<void> {
@@ -210,6 +196,26 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
       }
       return record;
     });
+  }
+
+  lockLogHead(): Promise<number> {
+    return this.#log.lockLogHead();
+  }
+
+  insertLogEntries(start: number, entries: readonly NewLogEntry[]): Promise<void> {
+    return this.#log.insertLogEntries(start, entries);
+  }
+
+  insertLogHashes(hashes: readonly LogHash[]): Promise<void> {
+    return this.#log.insertLogHashes(hashes);
+  }
+
+  setLogHead(size: number): Promise<void> {
+    return this.#log.setLogHead(size);
+  }
+
+  insertCheckpoint(checkpoint: CheckpointRecord): Promise<void> {
+    return this.#log.insertCheckpoint(checkpoint);
   }
 
   async insertUploadSession(session: UploadSession): Promise<void> {

@@ -1,0 +1,94 @@
+/**
+ * `custody log key | checkpoint | entry N | prove N`: read the transparency log. `checkpoint`
+ * and `prove` verify what they print: the note's signature against `--log-key` (when given) and
+ * the inclusion proof against the checkpoint's root; a failure exits with code 4.
+ */
+import type { Command } from 'commander';
+import { CustodyError } from '../../domain/errors.js';
+import { verifyCheckpoint, parseCheckpoint } from '../../log/checkpoint.js';
+import { verifyInclusion } from '../../log/merkle.js';
+import { parseVerifierKey } from '../../log/signed-note.js';
+import type { CustodyClient } from '../../sdk/custody-client.js';
+import type { CliContext } from '../context.js';
+
+function toIndex(text: string): number {
+  if (!/^[0-9]{1,15}$/.test(text)) throw new CustodyError('USAGE', 'an entry index is a non-negative integer');
+  return Number(text);
+}
+
+async function withClient<T>(ctx: CliContext, fn: (client: CustodyClient) => Promise<T>): Promise<T> {
+  const client = await ctx.client();
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** Parses a checkpoint, verifying its signature when a key is given. */
+function readCheckpoint(note: string, logKey: string | undefined): { origin: string; size: bigint; rootHash: Buffer; verified: boolean } {
+  if (logKey === undefined) return { ...parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1)), verified: false };
+  return { ...verifyCheckpoint(note, parseVerifierKey(logKey)), verified: true };
+}
+
+export function registerLog(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
+  const log = program.command('log').description('read and check the transparency log');
+  log
+    .command('key')
+    .description("print the log's verifier key as the server states it (<name>+<id>+<key>)")
+    .action(() =>
+      run(async () => {
+        const out = ctx.output();
+        const key = await withClient(ctx, (c) => c.logKey());
+        out.result(key, () => key.verifierKey);
+      }),
+    );
+  log
+    .command('checkpoint')
+    .description('print the newest signed checkpoint (verified with --log-key when given)')
+    .option('--log-key <vkey>', 'verifier key the checkpoint must be signed with')
+    .action((opts: { logKey?: string }) =>
+      run(async () => {
+        const out = ctx.output();
+        const note = await withClient(ctx, (c) => c.logCheckpoint());
+        const checkpoint = readCheckpoint(note, opts.logKey);
+        out.result(
+          { origin: checkpoint.origin, size: Number(checkpoint.size), rootHash: checkpoint.rootHash.toString('hex'), signatureVerified: checkpoint.verified, note },
+          () => `${note}${checkpoint.verified ? '' : '\n(signature not verified: pass --log-key)'}`,
+        );
+      }),
+    );
+  log
+    .command('entry')
+    .description('print log entry N (its event and leaf hash)')
+    .argument('<index>')
+    .action((index: string) =>
+      run(async () => {
+        const out = ctx.output();
+        const entry = await withClient(ctx, (c) => c.logEntry(toIndex(index)));
+        out.result(entry, () => `entry ${entry.index}  leaf hash ${entry.leafHash}\n${JSON.stringify(entry.event, null, 2)}`);
+      }),
+    );
+  log
+    .command('prove')
+    .description('fetch and verify the inclusion proof of entry N in the newest checkpoint')
+    .argument('<index>')
+    .option('--log-key <vkey>', 'verifier key the checkpoint must be signed with')
+    .action((index: string, opts: { logKey?: string }) =>
+      run(async () => {
+        const out = ctx.output();
+        const proof = await withClient(ctx, (c) => c.proveInclusion(toIndex(index)));
+        if (proof.checkpoint === null) throw new CustodyError('VERIFICATION_FAILED', 'the server sent no checkpoint with the proof');
+        const checkpoint = readCheckpoint(proof.checkpoint, opts.logKey);
+        if (Number(checkpoint.size) !== proof.treeSize) throw new CustodyError('VERIFICATION_FAILED', 'the proof is for another tree size than the checkpoint');
+        verifyInclusion(Buffer.from(proof.leafHash, 'hex'), proof.index, proof.treeSize, proof.proof.map((h) => Buffer.from(h, 'hex')), checkpoint.rootHash);
+        out.result({ ...proof, verified: true, signatureVerified: checkpoint.verified }, () =>
+          [
+            `entry ${proof.index} is included in the tree of ${proof.treeSize} entries (root ${checkpoint.rootHash.toString('hex')})`,
+            `proof: ${proof.proof.length} hash(es), verified`,
+            checkpoint.verified ? 'checkpoint signature: verified with the given key' : 'checkpoint signature: not verified (pass --log-key)',
+          ].join('\n'),
+        );
+      }),
+    );
+}

@@ -1,0 +1,179 @@
+/**
+ * The transparency log (SPEC §5) over the metadata store: appends events inside the caller's
+ * transaction (so a state change and its event commit together or not at all), signs a new
+ * checkpoint for each write batch in that same transaction, and answers the read side — entries,
+ * tiles, inclusion and consistency proofs — from stored subtree hashes.
+ */
+import { canonicalJson } from '../crypto/canonical-json.js';
+import { CustodyError } from '../domain/errors.js';
+import { MAX_LEAF_BYTES, type LogEvent } from '../domain/log-event.js';
+import { formatCheckpoint } from '../log/checkpoint.js';
+import type { LogKey } from '../log/log-key.js';
+import { hashLeaf } from '../log/merkle.js';
+import { signNote } from '../log/signed-note.js';
+import { appendStoredHashes, consistencyProof, inclusionProof, treeRoot, type StoredHashReader } from '../log/stored-hashes.js';
+import { encodeEntryBundle, tileHashes, tileWidthAt, TILE_WIDTH } from '../log/tiles.js';
+import type { CheckpointRecord, LogEntryRecord, MetadataReader, MetadataStore, MetadataTx } from '../store/metadata-store.js';
+
+/** What every write returns: where its event sits in the log and how to check it (SPEC §2). */
+export interface Receipt {
+  readonly logIndex: number;
+  /** Hex RFC 6962 leaf hash of the event. */
+  readonly leafHash: string;
+  readonly treeSize: number;
+  /** Hex hashes, leaf end first. */
+  readonly inclusionProof: readonly string[];
+  /** The signed checkpoint (C2SP signed note) of `treeSize` that the proof verifies against. */
+  readonly checkpoint: string;
+}
+
+export class TransparencyLog {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly key: LogKey,
+  ) {}
+
+  get origin(): string {
+    return this.key.name;
+  }
+
+  get verifierKey(): string {
+    return this.key.verifierKey;
+  }
+
+  /**
+   * Appends `events` in the caller's transaction under the log-head lock, stores the new subtree
+   * hashes and a signed checkpoint, and returns one receipt per event.
+   */
+  async append(tx: MetadataTx, events: readonly LogEvent[]): Promise<Receipt[]> {
+    if (events.length === 0) return [];
+    const leaves = events.map((event) => {
+      const leaf = canonicalJson(event);
+      if (Buffer.byteLength(leaf, 'utf8') > MAX_LEAF_BYTES) {
+        throw new CustodyError('INTERNAL', `a ${event.type} event exceeds ${MAX_LEAF_BYTES} bytes`);
+      }
+      return leaf;
+    });
+    const leafHashes = leaves.map((leaf) => hashLeaf(Buffer.from(leaf, 'utf8')));
+    const start = await tx.lockLogHead();
+    const read: StoredHashReader = (ids) => tx.readLogHashes(ids);
+    const hashes = await appendStoredHashes(start, leafHashes, read);
+    await tx.insertLogEntries(
+      start,
+      events.map((event, i) => {
+        const [namespace, name] = splitModel(event.model);
+        return { leaf: leaves[i] ?? '', leafHash: (leafHashes[i] ?? Buffer.alloc(0)).toString('hex'), type: event.type, time: event.time, namespace, name };
+      }),
+    );
+    await tx.insertLogHashes(hashes.map((h) => ({ id: h.id, hash: h.hash })));
+    const size = start + events.length;
+    await tx.setLogHead(size);
+    const checkpoint = await this.signCheckpoint(size, read);
+    await tx.insertCheckpoint({ size, note: checkpoint, createdAt: events[events.length - 1]?.time ?? new Date().toISOString() });
+    const receipts: Receipt[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const proof = await inclusionProof(start + i, size, read);
+      receipts.push({
+        logIndex: start + i,
+        leafHash: (leafHashes[i] ?? Buffer.alloc(0)).toString('hex'),
+        treeSize: size,
+        inclusionProof: proof.map((h) => h.toString('hex')),
+        checkpoint,
+      });
+    }
+    return receipts;
+  }
+
+  /** Appends events in a transaction of their own (rejections, whose change did not happen). */
+  async appendAlone(events: readonly LogEvent[]): Promise<Receipt[]> {
+    return this.store.transaction((tx) => this.append(tx, events));
+  }
+
+  /**
+   * The newest signed checkpoint. On an empty log one is signed and stored on first call, so
+   * clients always have something to pin.
+   */
+  async latestCheckpoint(): Promise<CheckpointRecord> {
+    const latest = await this.store.getLatestCheckpoint();
+    if (latest !== undefined) return latest;
+    return this.store.transaction(async (tx) => {
+      const size = await tx.lockLogHead();
+      const note = await this.signCheckpoint(size, (ids) => tx.readLogHashes(ids));
+      const record = { size, note, createdAt: new Date().toISOString() };
+      await tx.insertCheckpoint(record);
+      return record;
+    });
+  }
+
+  async entry(index: number): Promise<LogEntryRecord> {
+    const [entry] = await this.store.getLogEntries(index, index + 1);
+    if (entry === undefined) throw new CustodyError('NOT_FOUND', `no log entry ${index}`);
+    return entry;
+  }
+
+  /** Indexes of the entries with this leaf hash (hex), ascending. */
+  findByLeafHash(leafHash: string): Promise<readonly number[]> {
+    return this.store.findLogIndexesByLeafHash(leafHash);
+  }
+
+  /** Inclusion proof of entry `index` in the tree of `size` (default: the latest checkpoint). */
+  async proveInclusion(index: number, size?: number): Promise<{ index: number; treeSize: number; leafHash: string; proof: string[]; checkpoint: string | null }> {
+    const { treeSize, checkpoint } = await this.resolveSize(size);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= treeSize) {
+      throw new CustodyError('NOT_FOUND', `entry ${index} is not in a tree of size ${treeSize}`);
+    }
+    const entry = await this.entry(index);
+    const proof = await inclusionProof(index, treeSize, this.reader(this.store));
+    return { index, treeSize, leafHash: entry.leafHash, proof: proof.map((h) => h.toString('hex')), checkpoint };
+  }
+
+  /** Consistency proof between two tree sizes (`to` defaults to the latest checkpoint). */
+  async proveConsistency(from: number, to?: number): Promise<{ from: number; to: number; proof: string[]; checkpoint: string | null }> {
+    const { treeSize, checkpoint } = await this.resolveSize(to);
+    if (!Number.isSafeInteger(from) || from < 1 || from > treeSize) {
+      throw new CustodyError('VALIDATION_FAILED', `a consistency proof needs 1 <= from <= to (${treeSize})`);
+    }
+    const proof = await consistencyProof(from, treeSize, this.reader(this.store));
+    return { from, to: treeSize, proof: proof.map((h) => h.toString('hex')), checkpoint };
+  }
+
+  /** Bytes of hash tile (`level`, `index`) of `width` hashes, if the log is that large. */
+  async tile(level: number, index: number, width: number): Promise<Buffer> {
+    const { size } = await this.latestCheckpoint();
+    if (tileWidthAt(level, index, size) < width) throw new CustodyError('NOT_FOUND', 'no such tile yet');
+    return tileHashes(level, index, width, this.reader(this.store));
+  }
+
+  /** Entry bundle `index` of `width` entries (C2SP tlog-tiles), if the log is that large. */
+  async entryBundle(index: number, width: number): Promise<Buffer> {
+    const { size } = await this.latestCheckpoint();
+    if (tileWidthAt(0, index, size) < width) throw new CustodyError('NOT_FOUND', 'no such entry bundle yet');
+    const entries = await this.store.getLogEntries(index * TILE_WIDTH, index * TILE_WIDTH + width);
+    return encodeEntryBundle(entries.map((e) => Buffer.from(e.leaf, 'utf8')));
+  }
+
+  private async resolveSize(size: number | undefined): Promise<{ treeSize: number; checkpoint: string | null }> {
+    const latest = await this.latestCheckpoint();
+    if (size === undefined || size === latest.size) return { treeSize: latest.size, checkpoint: latest.note };
+    if (!Number.isSafeInteger(size) || size < 1 || size > latest.size) {
+      throw new CustodyError('NOT_FOUND', `the log has no tree of size ${size} (latest ${latest.size})`);
+    }
+    const stored = await this.store.getCheckpoint(size);
+    return { treeSize: size, checkpoint: stored?.note ?? null };
+  }
+
+  private reader(source: MetadataReader): StoredHashReader {
+    return (ids) => source.readLogHashes(ids);
+  }
+
+  private async signCheckpoint(size: number, read: StoredHashReader): Promise<string> {
+    const root = await treeRoot(size, read);
+    return signNote(formatCheckpoint({ origin: this.key.name, size, rootHash: root }), { name: this.key.name, privateKey: this.key.privateKey });
+  }
+}
+
+function splitModel(model: string | undefined): [string | null, string | null] {
+  if (model === undefined) return [null, null];
+  const slash = model.indexOf('/');
+  return slash < 0 ? [null, null] : [model.slice(0, slash), model.slice(slash + 1)];
+}
