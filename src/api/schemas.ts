@@ -77,6 +77,11 @@ export const versionResponse = versionSummarySchema.extend({
   files: z.array(manifestFileSchema),
   created: z.boolean().optional(),
   receipt: receiptSchema.nullable().optional().meta({ description: 'null when the version already existed' }),
+  registration: z
+    .object({ logIndex: z.number().int().min(0) })
+    .nullable()
+    .optional()
+    .meta({ description: 'where the version.registered event sits in the log (clients prove its inclusion)' }),
 });
 export const versionsResponse = z.object({ items: z.array(versionSummarySchema), nextCursor: z.string().nullable() });
 export const modelSummarySchema = z.object({

@@ -10,7 +10,16 @@ import { CustodyError } from '../domain/errors.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8700';
 
-const clientConfigSchema = z.object({ server: z.string().optional(), token: z.string().optional() });
+/** What the client trusts about one registry's log: the pinned key and the newest verified checkpoint. */
+const logTrustSchema = z.object({ logKey: z.string(), checkpoint: z.string().optional() });
+export type LogTrust = z.infer<typeof logTrustSchema>;
+
+const clientConfigSchema = z.object({
+  server: z.string().optional(),
+  token: z.string().optional(),
+  /** Per registry URL (origin). */
+  trust: z.record(z.string(), logTrustSchema).optional(),
+});
 export type ClientConfig = z.infer<typeof clientConfigSchema>;
 
 export function clientConfigDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -44,4 +53,15 @@ export async function writeClientConfig(config: ClientConfig, env: NodeJS.Proces
   await writeFile(temp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   await rename(temp, file);
   return file;
+}
+
+/** The log trust saved for `server` (by URL origin), if any. */
+export async function readLogTrust(server: string, env: NodeJS.ProcessEnv = process.env): Promise<LogTrust | undefined> {
+  return (await readClientConfig(env)).trust?.[new URL(server).origin];
+}
+
+/** Saves the pinned key and newest checkpoint for `server`, keeping everything else. */
+export async function saveLogTrust(server: string, trust: LogTrust, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = await readClientConfig(env);
+  await writeClientConfig({ ...config, trust: { ...(config.trust ?? {}), [new URL(server).origin]: trust } }, env);
 }

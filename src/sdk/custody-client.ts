@@ -170,6 +170,19 @@ export class CustodyClient {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /** Raw bytes of a C2SP tile or entry bundle, by its path (`tile/…`), unverified. */
+  async logTile(tilePath: string): Promise<Buffer> {
+    const response = await this.transport.stream({ method: 'GET', path: `/log/${tilePath}` });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > 256 * 65_537) throw new CustodyError('SERVER_ERROR', 'the tile is larger than any tile can be');
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, size);
+  }
+
   async logEntry(index: number): Promise<{ index: number; leafHash: string; leaf: string; event: unknown }> {
     const { body } = await this.transport.json({ method: 'GET', path: `/api/v1/log/entries/${index}` });
     return parse(z.object({ index: z.number().int(), leafHash: z.string().regex(/^[0-9a-f]{64}$/), leaf: z.string(), event: z.unknown() }), body);
@@ -180,6 +193,13 @@ export class CustodyClient {
     const { body } = await this.transport.json({ method: 'GET', path: `/api/v1/log/proof/inclusion?${qs.toString()}` });
     const hex = z.string().regex(/^[0-9a-f]{64}$/);
     return parse(z.object({ index: z.number().int(), treeSize: z.number().int(), leafHash: hex, proof: z.array(hex).max(64), checkpoint: z.string().nullable() }), body);
+  }
+
+  async proveConsistency(from: number, to?: number): Promise<{ from: number; to: number; proof: string[]; checkpoint: string | null }> {
+    const qs = new URLSearchParams({ from: String(from), ...(to === undefined ? {} : { to: String(to) }) });
+    const { body } = await this.transport.json({ method: 'GET', path: `/api/v1/log/proof/consistency?${qs.toString()}` });
+    const hex = z.string().regex(/^[0-9a-f]{64}$/);
+    return parse(z.object({ from: z.number().int(), to: z.number().int(), proof: z.array(hex).max(64), checkpoint: z.string().nullable() }), body);
   }
 
   /** Hashes a local model, uploads only the blobs the server lacks, and registers the version. */

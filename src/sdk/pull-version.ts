@@ -24,6 +24,8 @@ export interface PullOptions {
   readonly force?: boolean;
   readonly concurrency?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Checks run on the version before any byte is fetched (e.g. its log inclusion); throw to stop. */
+  readonly verifyVersion?: (version: VersionBody) => Promise<void>;
 }
 
 export interface PullResult {
@@ -88,6 +90,7 @@ async function existingKind(p: string): Promise<'none' | 'empty-dir' | 'dir' | '
 
 export async function pullVersion(client: CustodyClient, ref: ModelRef, version: VersionBody, options: PullOptions): Promise<PullResult> {
   const manifest = verifyManifest(ref, version);
+  await options.verifyVersion?.(version);
   const single = version.singleFile && manifest.files.length === 1;
   const first = manifest.files[0];
   const target = path.resolve(options.output ?? (single && first !== undefined ? first.path : version.name));

@@ -111,6 +111,30 @@ export class TransparencyLog {
     return entry;
   }
 
+  /**
+   * Index of the `version.registered` event of a version, found by model and digest (newest
+   * first, paging back through the model's registrations).
+   */
+  async findRegistration(namespace: string, name: string, digest: string): Promise<number | null> {
+    let beforeIndex: number | undefined;
+    for (;;) {
+      const page = await this.store.queryLogEntries({
+        types: ['version.registered'],
+        namespace,
+        name,
+        limit: 1000,
+        ...(beforeIndex === undefined ? {} : { beforeIndex }),
+      });
+      for (const entry of page) {
+        const event = JSON.parse(entry.leaf) as { digest?: unknown };
+        if (event.digest === digest) return entry.index;
+      }
+      const last = page[page.length - 1];
+      if (page.length < 1000 || last === undefined) return null;
+      beforeIndex = last.index;
+    }
+  }
+
   /** Indexes of the entries with this leaf hash (hex), ascending. */
   findByLeafHash(leafHash: string): Promise<readonly number[]> {
     return this.store.findLogIndexesByLeafHash(leafHash);

@@ -5,6 +5,7 @@
  * spawned server use `dist/` — `npm test` builds it first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -143,6 +144,12 @@ export async function spawnServer(options: { dataDir: string; metadataSpec: stri
   };
 }
 
+/**
+ * Client state (saved login, pinned log keys) for CLI runs that do not bring their own: private
+ * to this test process, so pins of servers that happened to use the same port never collide.
+ */
+const DEFAULT_CLI_CONFIG_HOME = mkdtempSync(path.join(tmpdir(), 'custody-cli-test-config-'));
+
 export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
@@ -154,7 +161,7 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
       cwd,
-      env: { ...process.env, XDG_CONFIG_HOME: path.join(tmpdir(), 'custody-cli-test-config'), ...env },
+      env: { ...process.env, XDG_CONFIG_HOME: DEFAULT_CLI_CONFIG_HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

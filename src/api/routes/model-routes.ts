@@ -113,7 +113,8 @@ export const modelRoutes = [
     responses: { 200: { description: 'the version', schema: versionResponse } },
     handle: async ({ params, services }) => {
       const { version, files } = await services.registry.getVersion(params, parseSelector(params.selector));
-      return { status: 200, json: { ...versionJson(version), files: filesJson(files) } };
+      const logIndex = await services.log.findRegistration(version.namespace, version.name, version.digest);
+      return { status: 200, json: { ...versionJson(version), files: filesJson(files), registration: logIndex === null ? null : { logIndex } } };
     },
   }),
 ];

@@ -4,12 +4,14 @@ import { CustodyError } from '../../domain/errors.js';
 import { CustodyClient } from '../../sdk/custody-client.js';
 import { readClientConfig, writeClientConfig } from '../client-config.js';
 import type { CliContext } from '../context.js';
+import { openWitness, saveWitness } from '../log-trust.js';
 
 export function registerLogin(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
   program
     .command('login')
-    .description('check and save the server URL and API token for later commands')
-    .action(() =>
+    .description('check and save the server URL and API token; pin the log key (given, or trusted on first use)')
+    .option('--log-key <vkey>', "the registry's log verifier key, obtained out of band")
+    .action((opts: { logKey?: string }) =>
       run(async () => {
         const out = ctx.output();
         const { server, token } = await ctx.connection();
@@ -17,8 +19,16 @@ export function registerLogin(program: Command, ctx: CliContext, run: (fn: () =>
         const client = new CustodyClient({ server, token });
         try {
           const me = await client.whoami();
+          const witness = await openWitness(client, opts.logKey);
+          const checkpoint = await witness.observe(client, await client.logCheckpoint());
           const file = await writeClientConfig({ ...(await readClientConfig()), server, token });
-          out.result({ server, principal: me.name, kind: me.kind, saved: file }, () => `Logged in to ${server} as ${me.name} (${me.kind}); saved to ${file}`);
+          await saveWitness(client, witness);
+          out.result(
+            { server, principal: me.name, kind: me.kind, saved: file, logKey: witness.logKey, checkpointSize: Number(checkpoint.size) },
+            () =>
+              `Logged in to ${server} as ${me.name} (${me.kind}); saved to ${file}\n` +
+              `log key pinned: ${witness.logKey}\nverified checkpoint of ${checkpoint.size} entries`,
+          );
         } finally {
           client.close();
         }
