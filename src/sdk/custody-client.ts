@@ -170,6 +170,17 @@ export class CustodyClient {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /** Log events newest first, filtered (SPEC §8 `audit`). */
+  async audit(filters: { model?: string; type?: string; since?: string; before?: number; limit?: number } = {}): Promise<{ items: { index: number; leafHash: string; event: unknown }[]; nextBefore: number | null }> {
+    const qs = new URLSearchParams();
+    for (const [key, value] of Object.entries(filters)) if (value !== undefined) qs.set(key, String(value));
+    const { body } = await this.transport.json({ method: 'GET', path: `/api/v1/audit${qs.size > 0 ? `?${qs.toString()}` : ''}` });
+    return parse(
+      z.object({ items: z.array(z.object({ index: z.number().int(), leafHash: z.string(), event: z.unknown() })), nextBefore: z.number().int().nullable() }),
+      body,
+    );
+  }
+
   /** Raw bytes of a C2SP tile or entry bundle, by its path (`tile/…`), unverified. */
   async logTile(tilePath: string): Promise<Buffer> {
     const response = await this.transport.stream({ method: 'GET', path: `/log/${tilePath}` });

@@ -13,7 +13,7 @@ import { hashLeaf } from '../log/merkle.js';
 import { signNote } from '../log/signed-note.js';
 import { appendStoredHashes, consistencyProof, inclusionProof, treeRoot, type StoredHashReader } from '../log/stored-hashes.js';
 import { encodeEntryBundle, tileHashes, tileWidthAt, TILE_WIDTH } from '../log/tiles.js';
-import type { CheckpointRecord, LogEntryRecord, MetadataReader, MetadataStore, MetadataTx } from '../store/metadata-store.js';
+import type { CheckpointRecord, LogEntryRecord, LogQuery, MetadataReader, MetadataStore, MetadataTx } from '../store/metadata-store.js';
 
 /** What every write returns: where its event sits in the log and how to check it (SPEC §2). */
 export interface Receipt {
@@ -133,6 +133,11 @@ export class TransparencyLog {
       if (page.length < 1000 || last === undefined) return null;
       beforeIndex = last.index;
     }
+  }
+
+  /** Entries matching the filters, newest first (the audit feed). */
+  query(query: LogQuery): Promise<readonly LogEntryRecord[]> {
+    return this.store.queryLogEntries(query);
   }
 
   /** Indexes of the entries with this leaf hash (hex), ascending. */

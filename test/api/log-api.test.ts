@@ -109,6 +109,33 @@ describe.each(BACKENDS)('transparency log on %s', (backend) => {
     expect((await fetch(`${reg.url}/log/tile/0/x/000`)).status).toBe(404);
   });
 
+  it('lists events newest first in the audit feed, filtered by model, type and time, only with a token', async () => {
+    const auth = { headers: { authorization: `Bearer ${reg.token}` } };
+    const all = await json<{ items: { index: number; event: { type: string; model?: string; time: string } }[] }>('/api/v1/audit', auth);
+    expect(all.status).toBe(200);
+    const indexes = all.body.items.map((i) => i.index);
+    expect(indexes).toEqual([...indexes].sort((a, b) => b - a));
+    expect(all.body.items.at(-1)?.event.type).toBe('principal.created');
+
+    const registered = await json<{ items: { event: { type: string; model?: string } }[] }>('/api/v1/audit?type=version.registered&model=team/m', auth);
+    expect(registered.body.items.length).toBeGreaterThan(0);
+    for (const item of registered.body.items) expect(item.event).toMatchObject({ type: 'version.registered', model: 'team/m' });
+
+    const newest = all.body.items[0];
+    if (newest === undefined) throw new Error('empty audit feed');
+    const since = await json<{ items: { index: number }[] }>(`/api/v1/audit?since=${encodeURIComponent(newest.event.time)}`, auth);
+    expect(since.body.items.map((i) => i.index)).toContain(newest.index);
+    expect(since.body.items.length).toBeLessThan(all.body.items.length);
+
+    const page = await json<{ items: { index: number }[]; nextBefore: number | null }>('/api/v1/audit?limit=2', auth);
+    expect(page.body.items).toHaveLength(2);
+    const next = await json<{ items: { index: number }[] }>(`/api/v1/audit?limit=2&before=${String(page.body.nextBefore)}`, auth);
+    expect(next.body.items[0]?.index).toBe((page.body.items[1]?.index ?? 0) - 1);
+
+    expect((await fetch(`${reg.url}/api/v1/audit`)).status).toBe(401);
+    expect((await fetch(`${reg.url}/api/v1/audit?type=no.such`, auth)).status).toBe(400);
+  });
+
   it('proves inclusion by leaf hash and consistency between stored checkpoints', async () => {
     const first = await json<{ leafHash: string }>('/api/v1/log/entries/0');
     const proof = await json<{ index: number; treeSize: number; proof: string[]; checkpoint: string }>(`/api/v1/log/proof/inclusion?leafHash=${first.body.leafHash}`);

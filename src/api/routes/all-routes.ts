@@ -1,5 +1,6 @@
 /** The route table: every route the server answers, in one list (dispatch, OpenAPI, tests). */
 import type { AnyRoute } from '../route.js';
+import { auditRoutes } from './audit-routes.js';
 import { blobRoutes } from './blob-routes.js';
 import { docsRoutes } from './docs-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -9,7 +10,7 @@ import { modelRoutes } from './model-routes.js';
 import { uploadRoutes } from './upload-routes.js';
 
 export function allRoutes(version: string): readonly AnyRoute[] {
-  const routes: AnyRoute[] = [...healthRoutes, ...identityRoutes, ...modelRoutes, ...blobRoutes, ...uploadRoutes, ...logRoutes];
+  const routes: AnyRoute[] = [...healthRoutes, ...identityRoutes, ...modelRoutes, ...blobRoutes, ...uploadRoutes, ...logRoutes, ...auditRoutes];
   routes.push(...docsRoutes(() => routes, version));
   return routes;
 }
