@@ -8,6 +8,7 @@ import { CUSTODY_VERSION } from '../version.js';
 import { CliContext } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { registerAudit } from './commands/audit-command.js';
+import { registerAdmin } from './commands/admin-command.js';
 import { registerBrowse } from './commands/browse-commands.js';
 import { registerDigest } from './commands/digest-command.js';
 import { registerLog } from './commands/log-commands.js';
@@ -43,6 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerPull(program, ctx, run);
   registerBrowse(program, ctx, run);
   registerLog(program, ctx, run);
+  registerAdmin(program, ctx, run);
   registerAudit(program, ctx, run);
   for (const command of program.commands) {
     command.exitOverride();

@@ -1,135 +1,17 @@
 /**
  * Vitest globalSetup: a throwaway PostgreSQL cluster for the whole run, so the contract suites
- * run against a real server with no network (STYLE.md §8). It lives under a fresh /tmp directory
- * on a free loopback port, runs as the `postgres` user (initdb and pg_ctl refuse root), and is
- * stopped by PID and deleted when the run ends. Set CUSTODY_TEST_POSTGRES_URL to use an existing
- * server instead (each test creates and drops its own database on it).
+ * run against a real server with no network (STYLE.md §8). `postgres-server.ts` starts it under
+ * a fresh /tmp directory on a free loopback port as the `postgres` user, and it is stopped by PID
+ * and deleted when the run ends. Set CUSTODY_TEST_POSTGRES_URL to use an existing server instead
+ * (each test creates and drops its own database on it).
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { appendFile, chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
+import { startPostgres } from './postgres-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Superuser URL of the run's PostgreSQL server (its `postgres` database). */
     postgresUrl: string;
-  }
-}
-
-const run = promisify(execFile);
-const POSTGRES_ROOT = '/usr/lib/postgresql';
-
-async function findBinDir(): Promise<string | undefined> {
-  if (!existsSync(POSTGRES_ROOT)) return undefined;
-  const versions = (await readdir(POSTGRES_ROOT))
-    .filter((name) => /^[0-9]+$/.test(name) && existsSync(join(POSTGRES_ROOT, name, 'bin', 'initdb')))
-    .sort((a, b) => Number(b) - Number(a));
-  const newest = versions[0];
-  return newest === undefined ? undefined : join(POSTGRES_ROOT, newest, 'bin');
-}
-
-async function ensureBinDir(): Promise<string> {
-  const found = await findBinDir();
-  if (found !== undefined) return found;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await run('apt-get', ['update'], { env, maxBuffer: 64 * 1024 * 1024 });
-  await run('apt-get', ['install', '-y', 'postgresql'], { env, maxBuffer: 64 * 1024 * 1024 });
-  const installed = await findBinDir();
-  if (installed === undefined) throw new Error(`apt-get installed postgresql but no ${POSTGRES_ROOT}/*/bin/initdb exists`);
-  return installed;
-}
-
-/** A port that was free a moment ago: bind port 0 on loopback, read it, release it. */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolvePort(address.port);
-        else reject(new Error('could not read the bound port'));
-      });
-    });
-  });
-}
-
-async function postgresIds(): Promise<{ uid: number; gid: number }> {
-  const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
-  const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('no postgres user on this machine');
-  return { uid, gid };
-}
-
-function asPostgres(binary: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-  return run('runuser', ['-u', 'postgres', '--', binary, ...args], { cwd: '/tmp' });
-}
-
-interface Cluster {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-async function startCluster(): Promise<Cluster> {
-  const bin = await ensureBinDir();
-  const { uid, gid } = await postgresIds();
-  const root = await mkdtemp('/tmp/custody-pg-');
-  await chown(root, uid, gid);
-  const dataDir = join(root, 'data');
-  const logFile = join(root, 'postgres.log');
-  const pgCtl = join(bin, 'pg_ctl');
-
-  const stop = async (): Promise<void> => {
-    try {
-      if (existsSync(join(dataDir, 'postmaster.pid'))) {
-        try {
-          await asPostgres(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30']);
-        } catch {
-          const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-          // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its backends with it.
-          if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGQUIT');
-        }
-      }
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
-  };
-
-  try {
-    await asPostgres(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--locale-provider=icu', '--icu-locale=en-US', '--no-sync']);
-    let lastError: unknown;
-    // The port may be taken between freePort() and the server's bind: try a few.
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      const port = await freePort();
-      await appendFile(
-        join(dataDir, 'postgresql.conf'),
-        [
-          `port = ${port}`,
-          `listen_addresses = '127.0.0.1'`,
-          `unix_socket_directories = '${root}'`,
-          'fsync = off',
-          'synchronous_commit = off',
-          'full_page_writes = off',
-          'max_connections = 300',
-          '',
-        ].join('\n'),
-      );
-      try {
-        await asPostgres(pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60']);
-        return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    const log = existsSync(logFile) ? await readFile(logFile, 'utf8') : '';
-    throw new Error(`PostgreSQL did not start:\n${log.slice(-4000)}`, { cause: lastError });
-  } catch (error) {
-    await stop();
-    throw error;
   }
 }
 
@@ -140,7 +22,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('postgresUrl', external);
     return () => Promise.resolve();
   }
-  const cluster = await startCluster();
+  const cluster = await startPostgres();
   project.provide('postgresUrl', cluster.url);
   return () => cluster.stop();
 }

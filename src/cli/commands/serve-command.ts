@@ -44,8 +44,8 @@ export function registerServe(program: Command, ctx: CliContext, run: (fn: () =>
             );
           },
         });
-        out.note(`custody listening on ${registry.url}`);
-        await new Promise<void>((resolve) => {
+        // Handlers first, then the announcement: whoever reacts to the line may signal at once.
+        const stopped = new Promise<void>((resolve) => {
           const stop = (): void => {
             process.off('SIGINT', stop);
             process.off('SIGTERM', stop);
@@ -54,6 +54,8 @@ export function registerServe(program: Command, ctx: CliContext, run: (fn: () =>
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);
         });
+        out.note(`custody listening on ${registry.url}`);
+        await stopped;
       }),
     );
 }
