@@ -6,6 +6,7 @@
  * log key. Entries are streamed in pages; only the tree's frontier is kept in memory.
  * Tree arithmetic: RFC 6962 §2.1 via `log/stored-hashes.ts`; checkpoints: https://c2sp.org/tlog-checkpoint.
  */
+import { splitModel } from './transparency-log.js';
 import { z } from 'zod';
 import { canonicalJson } from '../crypto/canonical-json.js';
 import { CustodyError } from '../domain/errors.js';
@@ -250,11 +251,4 @@ async function reportEntriesBeyondHead(store: MetadataReader, size: number, repo
 /** The store's way of saying a row did not decode (or a stored hash is missing): INTERNAL. */
 function isCorruptRow(error: unknown): error is CustodyError {
   return error instanceof CustodyError && error.code === 'INTERNAL';
-}
-
-/** The namespace and name columns an event's `model` yields (as the log writer splits it). */
-function splitModel(model: string | undefined): [string | null, string | null] {
-  if (model === undefined) return [null, null];
-  const slash = model.indexOf('/');
-  return slash < 0 ? [null, null] : [model.slice(0, slash), model.slice(slash + 1)];
 }

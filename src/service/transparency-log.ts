@@ -201,7 +201,8 @@ export class TransparencyLog {
   }
 }
 
-function splitModel(model: string | undefined): [string | null, string | null] {
+/** `namespace/name` of an event's `model` field as the log's index columns store it. */
+export function splitModel(model: string | undefined): [string | null, string | null] {
   if (model === undefined) return [null, null];
   const slash = model.indexOf('/');
   return slash < 0 ? [null, null] : [model.slice(0, slash), model.slice(slash + 1)];
