@@ -107,6 +107,31 @@ describe('the CLI as a log client', () => {
     expect(pull.code).toBe(4);
   });
 
+  it.each([
+    ['a deleted event', 'delete from log_entries where idx = 2', 'entry bundle 0 holds'],
+    [
+      'a swapped pair of events',
+      `update log_entries set leaf = (select leaf from log_entries o where o.idx = case log_entries.idx when 1 then 2 else 1 end),
+         leaf_hash = (select leaf_hash from log_entries o where o.idx = case log_entries.idx when 1 then 2 else 1 end) where idx in (1, 2)`,
+      'recompute to root',
+    ],
+    ['an edited version row', `update versions set digest = 'sha256:${'ab'.repeat(32)}' where number = 1`, 'is served with digest'],
+  ])('detects %s with log verify --full (exit 4)', async (_what, statement, message) => {
+    const reg = await start();
+    await push(reg, 'team/m', 'v1');
+    expect((await cli(reg, ['login'])).code).toBe(0);
+    expect((await cli(reg, ['log', 'verify', '--full'])).code).toBe(0);
+    const db = new Database(path.join(reg.dataDir, 'custody.db'));
+    try {
+      expect(db.prepare(statement).run().changes).toBeGreaterThan(0);
+    } finally {
+      db.close();
+    }
+    const verify = await cli(reg, ['log', 'verify', '--full']);
+    expect(verify.code, verify.stderr).toBe(4);
+    expect(verify.stderr).toContain(message);
+  });
+
   it('detects an event edited in the database: log verify --full and pull both fail', async () => {
     const reg = await start();
     await push(reg, 'team/m', 'v1');

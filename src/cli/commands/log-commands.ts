@@ -10,10 +10,7 @@ import { verifyInclusion } from '../../log/merkle.js';
 import { parseVerifierKey } from '../../log/signed-note.js';
 import type { CustodyClient } from '../../sdk/custody-client.js';
 import type { CliContext } from '../context.js';
-import { canonicalJson } from '../../crypto/canonical-json.js';
-import { hashLeaf, rootOf } from '../../log/merkle.js';
-import { entriesPath } from '../../log/tile-path.js';
-import { decodeEntryBundle, TILE_WIDTH } from '../../log/tiles.js';
+import { verifyFullLog } from '../../sdk/verify-full-log.js';
 import { openWitness, saveWitness } from '../log-trust.js';
 
 function toIndex(text: string): number {
@@ -75,16 +72,24 @@ export function registerLog(program: Command, ctx: CliContext, run: (fn: () => P
           const witness = await openWitness(client, opts.logKey);
           const before = witness.checkpoint;
           const checkpoint = await witness.observe(client, await client.logCheckpoint());
-          let entries: number | undefined;
-          if (opts.full === true) entries = await verifyAllEntries(client, Number(checkpoint.size), checkpoint.rootHash);
+          const full = opts.full === true ? await verifyFullLog(client, Number(checkpoint.size), checkpoint.rootHash) : undefined;
           await saveWitness(client, witness);
-          return { size: Number(checkpoint.size), rootHash: checkpoint.rootHash.toString('hex'), consistentWithPrevious: before !== undefined, entriesVerified: entries ?? null };
+          return {
+            size: Number(checkpoint.size),
+            rootHash: checkpoint.rootHash.toString('hex'),
+            consistentWithPrevious: before !== undefined,
+            entriesVerified: full?.entries ?? null,
+            versionsVerified: full?.versions ?? null,
+          };
         });
         out.result({ verified: true, ...report }, () =>
           [
             `checkpoint of ${report.size} entries verified with the pinned key (root ${report.rootHash})`,
             report.consistentWithPrevious ? 'consistent with the checkpoint verified before' : 'no earlier checkpoint: this one is now the reference',
             ...(report.entriesVerified === null ? [] : [`all ${report.entriesVerified} entries fetched: every leaf is canonical JSON and the recomputed root matches`]),
+            ...(report.versionsVerified === null
+              ? []
+              : [report.versionsVerified === 'no-permission' ? 'versions not compared: this token may not read models' : `${report.versionsVerified} registered version(s) served exactly as their log entries say`]),
           ].join('\n'),
         );
       }),
@@ -122,30 +127,4 @@ export function registerLog(program: Command, ctx: CliContext, run: (fn: () => P
         );
       }),
     );
-}
-
-/** Fetches every entry bundle up to `size`, checks each leaf and recomputes the root. */
-async function verifyAllEntries(client: CustodyClient, size: number, root: Buffer): Promise<number> {
-  const leafHashes: Buffer[] = [];
-  for (let bundle = 0; bundle * TILE_WIDTH < size; bundle++) {
-    const width = Math.min(TILE_WIDTH, size - bundle * TILE_WIDTH);
-    const leaves = decodeEntryBundle(await client.logTile(entriesPath(bundle, width === TILE_WIDTH ? undefined : width)));
-    if (leaves.length !== width) throw new CustodyError('VERIFICATION_FAILED', `entry bundle ${bundle} holds ${leaves.length} entries, not ${width}`);
-    leaves.forEach((leaf, i) => {
-      const index = bundle * TILE_WIDTH + i;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(leaf.toString('utf8'));
-      } catch {
-        throw new CustodyError('VERIFICATION_FAILED', `log entry ${index} is not JSON`);
-      }
-      if (canonicalJson(parsed) !== leaf.toString('utf8')) throw new CustodyError('VERIFICATION_FAILED', `log entry ${index} is not canonical JSON`);
-      leafHashes.push(hashLeaf(leaf));
-    });
-  }
-  const computed = rootOf(leafHashes);
-  if (!computed.equals(root)) {
-    throw new CustodyError('VERIFICATION_FAILED', `the entries recompute to root ${computed.toString('hex')}, not the signed root ${root.toString('hex')}`);
-  }
-  return leafHashes.length;
 }
