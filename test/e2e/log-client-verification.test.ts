@@ -68,6 +68,10 @@ describe('the CLI as a log client', () => {
     expect(pull.code, pull.stderr).toBe(0);
     expect(JSON.parse(pull.stdout)).toMatchObject({ verified: true, log: { logIndex: 3 } });
     expect((await cli(reg, ['log', 'verify', '--full'])).code).toBe(0);
+    expect((await cli(reg, ['log', 'checkpoint'])).code).toBe(0);
+    const prove = await cli(reg, ['log', 'prove', '3', '--json']);
+    expect(prove.code, prove.stderr).toBe(0);
+    expect(JSON.parse(prove.stdout)).toMatchObject({ index: 3, verified: true });
   });
 
   it('refuses a checkpoint signed by another key than the one given', async () => {
@@ -78,6 +82,8 @@ describe('the CLI as a log client', () => {
     const pull = await cli(reg, ['pull', 'team/m@v1', '-o', path.join(work, 'out'), '--log-key', otherKey], path.join(work, 'fresh-xdg'));
     expect(pull.code).toBe(4);
     expect(pull.stderr).toContain('not signed by the pinned log key');
+    const checkpoint = await cli(reg, ['log', 'checkpoint', '--log-key', otherKey], path.join(work, 'fresh-xdg-2'));
+    expect(checkpoint.code).toBe(4);
   });
 
   it('detects a log rolled back and a log rebuilt from scratch with other history under the same key', async () => {

@@ -1,13 +1,12 @@
 /**
- * `custody log key | checkpoint | entry N | prove N`: read the transparency log. `checkpoint`
- * and `prove` verify what they print: the note's signature against `--log-key` (when given) and
- * the inclusion proof against the checkpoint's root; a failure exits with code 4.
+ * `custody log key | checkpoint | verify | entry N | prove N`: read and check the transparency
+ * log. `checkpoint`, `verify` and `prove` verify what they print against the pinned log key and
+ * the last checkpoint seen (see `log-trust.ts`); a failure exits with code 4.
  */
 import type { Command } from 'commander';
 import { CustodyError } from '../../domain/errors.js';
-import { verifyCheckpoint, parseCheckpoint } from '../../log/checkpoint.js';
+import type { VerifiedCheckpoint } from '../../log/checkpoint.js';
 import { verifyInclusion } from '../../log/merkle.js';
-import { parseVerifierKey } from '../../log/signed-note.js';
 import type { CustodyClient } from '../../sdk/custody-client.js';
 import type { CliContext } from '../context.js';
 import { verifyFullLog } from '../../sdk/verify-full-log.js';
@@ -27,10 +26,12 @@ async function withClient<T>(ctx: CliContext, fn: (client: CustodyClient) => Pro
   }
 }
 
-/** Parses a checkpoint, verifying its signature when a key is given. */
-function readCheckpoint(note: string, logKey: string | undefined): { origin: string; size: bigint; rootHash: Buffer; verified: boolean } {
-  if (logKey === undefined) return { ...parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1)), verified: false };
-  return { ...verifyCheckpoint(note, parseVerifierKey(logKey)), verified: true };
+/** Verifies a checkpoint note with the trusted key and against the last one seen; saves it. */
+async function witnessed(client: CustodyClient, note: string, logKey: string | undefined): Promise<VerifiedCheckpoint> {
+  const witness = await openWitness(client, logKey);
+  const checkpoint = await witness.observe(client, note);
+  await saveWitness(client, witness);
+  return checkpoint;
 }
 
 export function registerLog(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
@@ -47,17 +48,16 @@ export function registerLog(program: Command, ctx: CliContext, run: (fn: () => P
     );
   log
     .command('checkpoint')
-    .description('print the newest signed checkpoint (verified with --log-key when given)')
-    .option('--log-key <vkey>', 'verifier key the checkpoint must be signed with')
+    .description('print the newest checkpoint, verified with the pinned log key and against the last one seen')
+    .option('--log-key <vkey>', 'the log key to trust (default: the one pinned for this server)')
     .action((opts: { logKey?: string }) =>
       run(async () => {
         const out = ctx.output();
-        const note = await withClient(ctx, (c) => c.logCheckpoint());
-        const checkpoint = readCheckpoint(note, opts.logKey);
-        out.result(
-          { origin: checkpoint.origin, size: Number(checkpoint.size), rootHash: checkpoint.rootHash.toString('hex'), signatureVerified: checkpoint.verified, note },
-          () => `${note}${checkpoint.verified ? '' : '\n(signature not verified: pass --log-key)'}`,
-        );
+        const { note, checkpoint } = await withClient(ctx, async (client) => {
+          const text = await client.logCheckpoint();
+          return { note: text, checkpoint: await witnessed(client, text, opts.logKey) };
+        });
+        out.result({ origin: checkpoint.origin, size: Number(checkpoint.size), rootHash: checkpoint.rootHash.toString('hex'), verified: true, note }, () => note);
       }),
     );
   log
@@ -109,20 +109,21 @@ export function registerLog(program: Command, ctx: CliContext, run: (fn: () => P
     .command('prove')
     .description('fetch and verify the inclusion proof of entry N in the newest checkpoint')
     .argument('<index>')
-    .option('--log-key <vkey>', 'verifier key the checkpoint must be signed with')
+    .option('--log-key <vkey>', 'the log key to trust (default: the one pinned for this server)')
     .action((index: string, opts: { logKey?: string }) =>
       run(async () => {
         const out = ctx.output();
-        const proof = await withClient(ctx, (c) => c.proveInclusion(toIndex(index)));
-        if (proof.checkpoint === null) throw new CustodyError('VERIFICATION_FAILED', 'the server sent no checkpoint with the proof');
-        const checkpoint = readCheckpoint(proof.checkpoint, opts.logKey);
+        const { proof, checkpoint } = await withClient(ctx, async (client) => {
+          const p = await client.proveInclusion(toIndex(index));
+          if (p.checkpoint === null) throw new CustodyError('VERIFICATION_FAILED', 'the server sent no checkpoint with the proof');
+          return { proof: p, checkpoint: await witnessed(client, p.checkpoint, opts.logKey) };
+        });
         if (Number(checkpoint.size) !== proof.treeSize) throw new CustodyError('VERIFICATION_FAILED', 'the proof is for another tree size than the checkpoint');
         verifyInclusion(Buffer.from(proof.leafHash, 'hex'), proof.index, proof.treeSize, proof.proof.map((h) => Buffer.from(h, 'hex')), checkpoint.rootHash);
-        out.result({ ...proof, verified: true, signatureVerified: checkpoint.verified }, () =>
+        out.result({ ...proof, verified: true }, () =>
           [
             `entry ${proof.index} is included in the tree of ${proof.treeSize} entries (root ${checkpoint.rootHash.toString('hex')})`,
-            `proof: ${proof.proof.length} hash(es), verified`,
-            checkpoint.verified ? 'checkpoint signature: verified with the given key' : 'checkpoint signature: not verified (pass --log-key)',
+            `proof: ${proof.proof.length} hash(es), verified; checkpoint signed by the pinned key and consistent with the last one seen`,
           ].join('\n'),
         );
       }),
