@@ -19,8 +19,19 @@ const POSTGRES_ROOT = '/usr/lib/postgresql';
 export interface PostgresServer {
   /** Superuser URL of the server's `postgres` database. */
   readonly url: string;
+  /** The cluster's data directory (its postmaster.pid names the server's PID). */
+  readonly dataDir: string;
   /** Stops the server and deletes its directory; later calls return the first call's promise. */
   stop(): Promise<void>;
+}
+
+export interface StartPostgresOptions {
+  /**
+   * Called as soon as the server's directory exists, before the server starts: a caller that
+   * may be killed can arrange for the server to be stopped (by the PID in `dataDir`'s
+   * postmaster.pid) and `root` deleted from outside.
+   */
+  readonly onDirectory?: (root: string, dataDir: string) => void;
 }
 
 async function findBinDir(): Promise<string | undefined> {
@@ -73,12 +84,13 @@ function asPostgres(binary: string, args: readonly string[]): Promise<{ stdout: 
  * Creates, configures (fsync off: the data is thrown away) and starts a new cluster. Throws with
  * the tail of the server log when it does not start; nothing is left behind in that case.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
   const bin = await ensureBinDir();
   const { uid, gid } = await postgresIds();
   const root = await mkdtemp('/tmp/custody-pg-');
-  await chown(root, uid, gid);
   const dataDir = join(root, 'data');
+  options.onDirectory?.(root, dataDir);
+  await chown(root, uid, gid);
   const logFile = join(root, 'postgres.log');
   const pgCtl = join(bin, 'pg_ctl');
 
@@ -121,7 +133,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       );
       try {
         await asPostgres(pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60']);
-        return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+        return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, dataDir, stop };
       } catch (error) {
         lastError = error;
       }
