@@ -11,7 +11,8 @@ import { verifyCheckpoint } from '../../src/log/checkpoint.js';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '../../src/log/merkle.js';
 import { parseVerifierKey } from '../../src/log/signed-note.js';
 import { decodeEntryBundle } from '../../src/log/tiles.js';
-import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { BACKENDS, runCli, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { verifyFromSpec } from '../support/spec-checkpoint-verifier.js';
 
 const hex = (b: string): Buffer => Buffer.from(b, 'hex');
 
@@ -91,6 +92,18 @@ describe.each(BACKENDS)('transparency log on %s', (backend) => {
     expect(last.body.event).toMatchObject({ type: 'version.rejected', model: 'team/refused', code: 'BLOB_MISSING' });
     const versions = await fetch(`${reg.url}/api/v1/models/team/refused/versions`, { headers: { authorization: `Bearer ${reg.token}` } });
     expect(versions.status).toBe(404);
+  });
+
+  it('serves checkpoints that a verifier written from the C2SP spec accepts with the key `custody log key` prints', async () => {
+    const printed = await runCli(['log', 'key'], { CUSTODY_SERVER: reg.url });
+    expect(printed.code, printed.stderr).toBe(0);
+    const vkey = printed.stdout.trim();
+    expect(vkey).toBe(verifierKey);
+    const note = await (await fetch(`${reg.url}/log/checkpoint`)).text();
+    const independent = verifyFromSpec(note, vkey);
+    expect(independent.origin).toBe('custody.local/log');
+    expect(independent.root.equals(verifyCheckpoint(note, parseVerifierKey(vkey)).rootHash)).toBe(true);
+    expect(() => verifyFromSpec(note.replace(/\n[0-9]+\n/, '\n999\n'), vkey)).toThrow(/no valid signature/);
   });
 
   it('serves C2SP tiles and entry bundles that agree with the entries and the checkpoint', async () => {

@@ -72,6 +72,11 @@ describe('the CLI as a log client', () => {
     const prove = await cli(reg, ['log', 'prove', '3', '--json']);
     expect(prove.code, prove.stderr).toBe(0);
     expect(JSON.parse(prove.stdout)).toMatchObject({ index: 3, verified: true });
+    const audit = await cli(reg, ['audit', '--model', 'team/m', '--type', 'version.registered', '--json']);
+    expect(audit.code, audit.stderr).toBe(0);
+    expect(JSON.parse(audit.stdout)).toMatchObject({ items: [{ index: 3, event: { type: 'version.registered', model: 'team/m', number: 1 } }] });
+    const newestFirst = JSON.parse((await cli(reg, ['audit', '--json'])).stdout) as { items: { index: number }[] };
+    expect(newestFirst.items.map((i) => i.index)).toEqual([3, 2, 1, 0]);
   });
 
   it('refuses a checkpoint signed by another key than the one given', async () => {
