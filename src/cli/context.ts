@@ -27,6 +27,16 @@ export class CliContext {
     return { server, token };
   }
 
+  /** Runs `fn` with a client and closes the client afterwards, whatever happens. */
+  async withClient<T>(fn: (client: CustodyClient) => Promise<T>): Promise<T> {
+    const client = await this.client();
+    try {
+      return await fn(client);
+    } finally {
+      client.close();
+    }
+  }
+
   async client(): Promise<CustodyClient> {
     const { server, token } = await this.connection();
     return new CustodyClient({ server, ...(token === undefined ? {} : { token }), userAgent: `custody-cli/${CUSTODY_VERSION}` });

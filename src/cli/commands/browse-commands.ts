@@ -1,18 +1,8 @@
 /** `custody models`, `custody versions NS/NAME`, `custody show REF`: browse the registry. */
 import type { Command } from 'commander';
 import { parseModelName, parseModelRef } from '../../domain/model-ref.js';
-import type { CustodyClient } from '../../sdk/custody-client.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, table } from '../output.js';
-
-async function withClient<T>(ctx: CliContext, fn: (client: CustodyClient) => Promise<T>): Promise<T> {
-  const client = await ctx.client();
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
-}
 
 export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
   program
@@ -24,7 +14,7 @@ export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () =
     .action((opts: { namespace?: string; limit: string; cursor?: string }) =>
       run(async () => {
         const out = ctx.output();
-        const page = await withClient(ctx, (c) =>
+        const page = await ctx.withClient((c) =>
           c.listModels({ limit: Number(opts.limit), ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }), ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) }),
         );
         out.result(page, () =>
@@ -47,7 +37,7 @@ export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () =
       run(async () => {
         const out = ctx.output();
         const name = parseModelName(model);
-        const page = await withClient(ctx, (c) => c.listVersions(name, { limit: Number(opts.limit), ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) }));
+        const page = await ctx.withClient((c) => c.listVersions(name, { limit: Number(opts.limit), ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) }));
         out.result(page, () =>
           table(
             ['version', 'digest', 'files', 'size', 'registered', 'by'],
@@ -64,7 +54,7 @@ export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () =
       run(async () => {
         const out = ctx.output();
         const ref = parseModelRef(refText);
-        const v = await withClient(ctx, (c) => c.getVersion(ref));
+        const v = await ctx.withClient((c) => c.getVersion(ref));
         out.result({ ...v, annotationsVerified: false }, () =>
           [
             `${v.namespace}/${v.name}@v${v.number}  (immutable)`,

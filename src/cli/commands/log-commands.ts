@@ -17,15 +17,6 @@ function toIndex(text: string): number {
   return Number(text);
 }
 
-async function withClient<T>(ctx: CliContext, fn: (client: CustodyClient) => Promise<T>): Promise<T> {
-  const client = await ctx.client();
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
-}
-
 /** Verifies a checkpoint note with the trusted key and against the last one seen; saves it. */
 async function witnessed(client: CustodyClient, note: string, logKey: string | undefined): Promise<VerifiedCheckpoint> {
   const witness = await openWitness(client, logKey);
@@ -42,7 +33,7 @@ export function registerLog(program: Command, ctx: CliContext, run: (fn: () => P
     .action(() =>
       run(async () => {
         const out = ctx.output();
-        const key = await withClient(ctx, (c) => c.logKey());
+        const key = await ctx.withClient((c) => c.logKey());
         out.result(key, () => key.verifierKey);
       }),
     );
@@ -53,7 +44,7 @@ export function registerLog(program: Command, ctx: CliContext, run: (fn: () => P
     .action((opts: { logKey?: string }) =>
       run(async () => {
         const out = ctx.output();
-        const { note, checkpoint } = await withClient(ctx, async (client) => {
+        const { note, checkpoint } = await ctx.withClient(async (client) => {
           const text = await client.logCheckpoint();
           return { note: text, checkpoint: await witnessed(client, text, opts.logKey) };
         });
@@ -68,7 +59,7 @@ export function registerLog(program: Command, ctx: CliContext, run: (fn: () => P
     .action((opts: { full?: boolean; logKey?: string }) =>
       run(async () => {
         const out = ctx.output();
-        const report = await withClient(ctx, async (client) => {
+        const report = await ctx.withClient(async (client) => {
           const witness = await openWitness(client, opts.logKey);
           const before = witness.checkpoint;
           const checkpoint = await witness.observe(client, await client.logCheckpoint());
@@ -101,7 +92,7 @@ export function registerLog(program: Command, ctx: CliContext, run: (fn: () => P
     .action((index: string) =>
       run(async () => {
         const out = ctx.output();
-        const entry = await withClient(ctx, (c) => c.logEntry(toIndex(index)));
+        const entry = await ctx.withClient((c) => c.logEntry(toIndex(index)));
         out.result(entry, () => `entry ${entry.index}  leaf hash ${entry.leafHash}\n${JSON.stringify(entry.event, null, 2)}`);
       }),
     );
@@ -113,7 +104,7 @@ export function registerLog(program: Command, ctx: CliContext, run: (fn: () => P
     .action((index: string, opts: { logKey?: string }) =>
       run(async () => {
         const out = ctx.output();
-        const { proof, checkpoint } = await withClient(ctx, async (client) => {
+        const { proof, checkpoint } = await ctx.withClient(async (client) => {
           const p = await client.proveInclusion(toIndex(index));
           if (p.checkpoint === null) throw new CustodyError('VERIFICATION_FAILED', 'the server sent no checkpoint with the proof');
           return { proof: p, checkpoint: await witnessed(client, p.checkpoint, opts.logKey) };
