@@ -27,6 +27,14 @@ export interface Receipt {
   readonly checkpoint: string;
 }
 
+/** Where a batch landed: its first index, the new size, its leaf hashes and the new checkpoint. */
+export interface AppendedBatch {
+  readonly start: number;
+  readonly size: number;
+  readonly leafHashes: readonly Buffer[];
+  readonly checkpoint: string;
+}
+
 export class TransparencyLog {
   constructor(
     private readonly store: MetadataStore,
@@ -47,6 +55,29 @@ export class TransparencyLog {
    */
   async append(tx: MetadataTx, events: readonly LogEvent[]): Promise<Receipt[]> {
     if (events.length === 0) return [];
+    const { start, size, leafHashes, checkpoint } = await this.appendBatch(tx, events);
+    const read: StoredHashReader = (ids) => tx.readLogHashes(ids);
+    const cached = await this.prefetchProofHashes(start, events.length, size, read);
+    const receipts: Receipt[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const proof = await inclusionProof(start + i, size, cached);
+      receipts.push({
+        logIndex: start + i,
+        leafHash: (leafHashes[i] ?? Buffer.alloc(0)).toString('hex'),
+        treeSize: size,
+        inclusionProof: proof.map((h) => h.toString('hex')),
+        checkpoint,
+      });
+    }
+    return receipts;
+  }
+
+  /**
+   * The store half of `append`, without receipts: leaves, leaf hashes, the new subtree hashes,
+   * the head and a signed checkpoint, in the caller's transaction. Bulk loads (the log
+   * benchmark) use it directly; everything else goes through `append`.
+   */
+  async appendBatch(tx: MetadataTx, events: readonly LogEvent[]): Promise<AppendedBatch> {
     const leaves = events.map((event) => {
       const leaf = canonicalJson(event);
       if (Buffer.byteLength(leaf, 'utf8') > MAX_LEAF_BYTES) {
@@ -70,19 +101,7 @@ export class TransparencyLog {
     await tx.setLogHead(size);
     const checkpoint = await this.signCheckpoint(size, read);
     await tx.insertCheckpoint({ size, note: checkpoint, createdAt: events[events.length - 1]?.time ?? new Date().toISOString() });
-    const cached = await this.prefetchProofHashes(start, events.length, size, read);
-    const receipts: Receipt[] = [];
-    for (let i = 0; i < events.length; i++) {
-      const proof = await inclusionProof(start + i, size, cached);
-      receipts.push({
-        logIndex: start + i,
-        leafHash: (leafHashes[i] ?? Buffer.alloc(0)).toString('hex'),
-        treeSize: size,
-        inclusionProof: proof.map((h) => h.toString('hex')),
-        checkpoint,
-      });
-    }
-    return receipts;
+    return { start, size, leafHashes, checkpoint };
   }
 
   /**
