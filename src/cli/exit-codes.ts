@@ -13,6 +13,10 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.usage;
     case 'VERIFICATION_FAILED':
     case 'DIGEST_MISMATCH':
+    case 'SIGNATURE_INVALID':
+    case 'INVALID_BUNDLE':
+    case 'INVALID_STATEMENT':
+    case 'SUBJECT_MISMATCH':
       return EXIT.verification;
     case 'UNAUTHENTICATED':
     case 'FORBIDDEN':
@@ -23,6 +27,8 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'VERSION_NOT_FOUND':
     case 'BLOB_NOT_FOUND':
     case 'UPLOAD_NOT_FOUND':
+    case 'KEY_NOT_FOUND':
+    case 'ATTESTATION_NOT_FOUND':
     case 'ROUTE_NOT_FOUND':
       return EXIT.notFound;
     default:

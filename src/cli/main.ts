@@ -16,6 +16,7 @@ import { registerLogin } from './commands/login-command.js';
 import { registerPull } from './commands/pull-command.js';
 import { registerPush } from './commands/push-command.js';
 import { registerServe } from './commands/serve-command.js';
+import { registerSigning } from './commands/signing-commands.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -40,6 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerServe(program, ctx, run);
   registerLogin(program, ctx, run);
   registerDigest(program, ctx, run);
+  registerSigning(program, ctx, run);
   registerPush(program, ctx, run);
   registerPull(program, ctx, run);
   registerBrowse(program, ctx, run);
