@@ -6,11 +6,11 @@
  * OMS signature to a stored version by its full resources list (SPEC §4.1).
  * Spec: ../../shared/reference/oms.md §1.3–§1.5, §2; ../../shared/SPEC.md §4.1.
  */
+import { parseStatement, type Statement } from '../crypto/in-toto-statement.js';
 import { isSha256Hex } from '../domain/digest.js';
 import { CustodyError } from '../domain/errors.js';
 import { assertSafePath, omsRootDigest } from '../domain/manifest.js';
 
-export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const OMS_PREDICATE_TYPE = 'https://model_signing/signature/v1.0';
 export const OMS_LEGACY_PREDICATE_TYPE = 'https://model_signing/Digests/v0.1';
 /** Paths `model_signing` leaves out by default, at the model's top level (reference/oms.md §2.1). */
@@ -59,10 +59,9 @@ export function buildOmsStatement(input: {
   readonly modelName: string;
   readonly resources: readonly { readonly name: string; readonly digest: string }[];
   readonly ignorePaths: readonly string[];
-}): Record<string, unknown> {
+}): Statement {
   const root = omsRootDigest(input.resources.map((r) => r.digest)).slice('sha256:'.length);
   return {
-    _type: IN_TOTO_STATEMENT_V1,
     subject: [{ name: input.modelName, digest: { sha256: root } }],
     predicateType: OMS_PREDICATE_TYPE,
     predicate: {
@@ -88,29 +87,19 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * @throws CustodyError INVALID_STATEMENT naming the first problem.
  */
 export function parseOmsStatement(payload: Uint8Array): OmsStatement {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-  } catch {
-    throw invalid('the statement is not UTF-8 JSON');
-  }
-  if (!isRecord(json)) throw invalid('the statement is not a JSON object');
-  if (json._type !== IN_TOTO_STATEMENT_V1) throw invalid(`the statement _type is not ${IN_TOTO_STATEMENT_V1}`);
-  const predicateType = json.predicateType;
-  if (predicateType === OMS_PREDICATE_TYPE) return parseV1(json);
-  if (predicateType === OMS_LEGACY_PREDICATE_TYPE) return parseLegacy(json);
-  throw invalid(`the predicateType is ${JSON.stringify(String(predicateType)).slice(0, 200)}, not ${OMS_PREDICATE_TYPE}`);
+  // The generic parser refuses duplicate keys and deep nesting, and checks _type and subjects.
+  const statement = parseStatement(payload);
+  if (statement.predicateType === OMS_PREDICATE_TYPE) return parseV1(statement);
+  if (statement.predicateType === OMS_LEGACY_PREDICATE_TYPE) return parseLegacy(statement);
+  throw invalid(`the predicateType is ${JSON.stringify(statement.predicateType).slice(0, 200)}, not ${OMS_PREDICATE_TYPE}`);
 }
 
-function parseV1(json: Record<string, unknown>): OmsStatement {
-  const subjects = json.subject;
-  if (!Array.isArray(subjects) || subjects.length !== 1) throw invalid('an OMS statement must have exactly one subject');
-  const subject: unknown = subjects[0];
-  if (!isRecord(subject) || !isRecord(subject.digest) || !isSha256Hex(subject.digest.sha256)) {
-    throw invalid('the subject must carry a lowercase hex sha256 digest');
-  }
-  const predicate = json.predicate;
-  if (!isRecord(predicate)) throw invalid('the statement has no predicate object');
+function parseV1(statement: Statement): OmsStatement {
+  const subject = statement.subject[0];
+  if (subject === undefined || statement.subject.length !== 1) throw invalid('an OMS statement must have exactly one subject');
+  const subjectRoot = subject.digest.sha256;
+  if (!isSha256Hex(subjectRoot)) throw invalid('the subject must carry a sha256 digest');
+  const predicate = statement.predicate;
   const serialization = predicate.serialization;
   if (!isRecord(serialization)) throw invalid('the predicate has no serialization object');
   if (serialization.method !== 'files') {
@@ -134,13 +123,13 @@ function parseV1(json: Record<string, unknown>): OmsStatement {
     }),
   );
   const root = omsRootDigest(resources.map((r) => r.digest)).slice('sha256:'.length);
-  if (root !== subject.digest.sha256) {
-    throw invalid(`the subject digest ${subject.digest.sha256} is not the root digest of the resources (${root})`);
+  if (root !== subjectRoot) {
+    throw invalid(`the subject digest ${subjectRoot} is not the root digest of the resources (${root})`);
   }
   return {
     predicateType: OMS_PREDICATE_TYPE,
     legacy: false,
-    subjectName: typeof subject.name === 'string' ? subject.name : null,
+    subjectName: subject.name ?? null,
     rootDigest: root,
     resources,
     allowSymlinks,
@@ -149,15 +138,8 @@ function parseV1(json: Record<string, unknown>): OmsStatement {
 }
 
 /** v0.1 `Digests`: each subject is a file `{name, digest: {sha256}}`; there is no root. */
-function parseLegacy(json: Record<string, unknown>): OmsStatement {
-  const subjects = json.subject;
-  if (!Array.isArray(subjects) || subjects.length === 0) throw invalid('the statement lists no subjects');
-  const resources = checkResources(
-    subjects.map((s: unknown) => {
-      if (!isRecord(s) || !isRecord(s.digest)) throw invalid('a subject has no digest object');
-      return { name: s.name, algorithm: 'sha256', digest: s.digest.sha256 };
-    }),
-  );
+function parseLegacy(statement: Statement): OmsStatement {
+  const resources = checkResources(statement.subject.map((s) => ({ name: s.name, algorithm: 'sha256', digest: s.digest.sha256 })));
   return { predicateType: OMS_LEGACY_PREDICATE_TYPE, legacy: true, subjectName: null, rootDigest: null, resources, allowSymlinks: false, ignorePaths: [] };
 }
 
