@@ -121,6 +121,10 @@ export function verifyOmsBundle(bundleBytes: Uint8Array, method: OmsVerification
   let key: PublicKeyInfo | null = null;
   if (method.kind === 'sigstore') {
     if (bundle.material.kind === 'publicKey') throw fail('material', 'the bundle is signed with a plain key, not Sigstore keyless; verify it with --key');
+    // A keyless bundle always has its Rekor entry; a chain without one is the certificate method.
+    if (bundle.material.kind === 'x509CertificateChain' && bundle.tlogEntries.length === 0) {
+      throw fail('material', `the bundle carries ${describeMaterial(bundle)} and no transparency log entry, not Sigstore keyless material`);
+    }
     const trust = loadTrustedRoot(method.trustedRootJson);
     const verified = verifySigstoreKeyless(json, trust, { identity: method.identity, issuer: method.issuer });
     signer = `${verified.identity} (issuer ${verified.issuer})`;
