@@ -177,9 +177,10 @@ function toFailure(error: unknown): OidcResult {
     if (error.claim === 'iss') return refuse('unknown_issuer');
     return refuse('malformed', `invalid "${error.claim}"`);
   }
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return refuse('algorithm_not_allowed');
+  if (error instanceof errors.JOSEAlgNotAllowed) return refuse('algorithm_not_allowed');
   if (error instanceof errors.JWSSignatureVerificationFailed) return refuse('bad_signature');
-  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return refuse('malformed');
+  // JOSENotSupported: e.g. a `crit` header naming an extension nobody here understands.
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JOSENotSupported) return refuse('malformed');
   // e.g. a key whose type does not fit the algorithm.
   return refuse('bad_signature');
 }
