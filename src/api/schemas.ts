@@ -33,6 +33,8 @@ export const registerBody = z
     files: z.array(manifestFileSchema).min(1),
     annotations: z.record(z.string(), z.unknown()).optional().meta({ description: 'free JSON from the pusher, always shown as unverified' }),
     singleFile: z.boolean().optional().meta({ description: 'the model was pushed as a single file (pull writes a file)' }),
+    provenance: z.string().max(512 * 1024).optional().meta({ description: 'the signed training provenance: Sigstore bundle v0.3 JSON text (SPEC §4.3)' }),
+    attestations: z.array(z.string().max(512 * 1024)).max(32).optional().meta({ description: 'further attestation bundles about the version' }),
   })
   .strict();
 
@@ -101,3 +103,76 @@ export const problemSchema = z.object({
   detail: z.string(),
 });
 export const healthResponse = z.object({ status: z.string() });
+
+const instant = z.string().meta({ description: 'RFC 3339 time', example: '2026-01-31T12:00:00.000Z' });
+export const keyParams = z.object({ name: nameSchema });
+export const addKeyBody = z
+  .object({
+    name: nameSchema,
+    publicKey: z.string().min(1).max(16 * 1024).meta({ description: 'SPKI PEM of an Ed25519, P-256 or P-384 key' }),
+    predicateTypes: z.array(z.string().min(1).max(512)).min(1).max(64),
+    namespaces: z.array(nameSchema).min(1).max(1000).nullable().optional().meta({ description: 'omit or null for every namespace' }),
+    notBefore: instant.nullable().optional(),
+    notAfter: instant.nullable().optional(),
+  })
+  .strict();
+export const revokeKeyBody = z.object({ reason: z.string().min(1).max(1000), compromisedSince: instant.nullable().optional() }).strict();
+export const keyResponse = z.object({
+  name: z.string(),
+  keyId: hex64,
+  omsHint: hex64,
+  algorithm: z.string(),
+  publicKey: z.string(),
+  predicateTypes: z.array(z.string()),
+  namespaces: z.array(z.string()).nullable(),
+  notBefore: z.string().nullable(),
+  notAfter: z.string().nullable(),
+  addedAt: z.string(),
+  addedBy: z.string(),
+  addedLogIndex: z.number().int(),
+  status: z.enum(['active', 'revoked']),
+  revocation: z
+    .object({ revokedAt: z.string(), revokedBy: z.string(), reason: z.string(), compromisedSince: z.string().nullable(), invalidFrom: z.string(), logIndex: z.number().int() })
+    .nullable(),
+  receipt: receiptSchema.optional(),
+});
+export const keysResponse = z.object({ items: z.array(keyResponse) });
+export const addAttestationBody = z.object({ bundle: z.string().min(1).max(512 * 1024).meta({ description: 'Sigstore bundle v0.3 JSON text, exactly as signed' }) }).strict();
+const statusSchema = z.object({ valid: z.boolean(), code: z.string().optional(), message: z.string().optional() });
+export const attestationResponse = z.object({
+  id: z.string(),
+  version: digestSchema,
+  predicateType: z.string(),
+  role: z.enum(['provenance', 'attestation']),
+  key: z.string(),
+  keyId: hex64,
+  bundleDigest: digestSchema,
+  paeDigest: digestSchema,
+  loggedAt: z.string(),
+  logIndex: z.number().int(),
+  addedBy: z.string(),
+  status: statusSchema,
+  statement: z.record(z.string(), z.unknown()),
+  bundle: z.string().optional(),
+  created: z.boolean().optional(),
+  receipt: receiptSchema.nullable().optional(),
+});
+export const attestationsResponse = z.object({ version: digestSchema, items: z.array(attestationResponse) });
+export const attestationsQuery = z.object({ bundles: z.enum(['true', 'false']).default('false') }).strict();
+const metadataRow = z.object({
+  field: z.string(),
+  value: z.unknown(),
+  status: z.enum(['verified', 'invalid', 'missing']),
+  source: z.object({ predicateType: z.string(), key: z.string(), keyId: z.string(), logIndex: z.number().int(), bundleDigest: z.string() }).nullable(),
+  reason: z.string().nullable(),
+});
+export const metadataResponse = z.object({ version: digestSchema, seed: z.array(metadataRow), training: z.array(metadataRow), annotations: z.unknown() });
+export const lineageQuery = z
+  .object({ depth: z.coerce.number().int().min(1).max(50).default(10), direction: z.enum(['ancestors', 'descendants', 'both']).default('both') })
+  .strict();
+export const lineageResponse = z.object({
+  root: z.string(),
+  nodes: z.array(z.object({ id: z.string(), namespace: z.string(), name: z.string(), number: z.number().int(), digest: digestSchema, trainingData: metadataRow, sourceCommit: metadataRow })),
+  edges: z.array(z.object({ child: z.string(), parent: z.string() })),
+  truncated: z.boolean(),
+});

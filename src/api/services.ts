@@ -4,6 +4,9 @@ import type { Metrics } from '../observability/metrics.js';
 import type { AuthService } from '../service/auth-service.js';
 import type { BlobService } from '../service/blob-service.js';
 import type { RegistryService } from '../service/registry-service.js';
+import type { KeyService } from '../service/key-service.js';
+import type { AttestationService } from '../service/attestation-service.js';
+import type { LineageService } from '../service/lineage-service.js';
 import type { TransparencyLog } from '../service/transparency-log.js';
 
 export interface Services {
@@ -11,6 +14,9 @@ export interface Services {
   readonly auth: AuthService;
   readonly blobs: BlobService;
   readonly registry: RegistryService;
+  readonly keys: KeyService;
+  readonly attestations: AttestationService;
+  readonly lineage: LineageService;
   readonly log: TransparencyLog;
   readonly metrics: Metrics;
   /** Throws when a backend is not reachable (for /readyz). */

@@ -12,6 +12,9 @@ import { Metrics } from '../observability/metrics.js';
 import { AuthService } from '../service/auth-service.js';
 import { BlobService } from '../service/blob-service.js';
 import { RegistryService } from '../service/registry-service.js';
+import { KeyService } from '../service/key-service.js';
+import { AttestationService } from '../service/attestation-service.js';
+import { LineageService } from '../service/lineage-service.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { DirectoryBlobStore } from '../store/fs/directory-blob-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
@@ -81,7 +84,14 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
         countBytes({}, n);
       },
     );
-    const registry = new RegistryService(metadata, blobStore, clock, config.limits, log);
+    const registry = new RegistryService(metadata, blobStore, clock, config.limits, log, {
+      requireProvenance: config.provenance.requireAtEntry,
+      requiredFields: config.provenance.required,
+    });
+    if (!config.provenance.requireAtEntry) logger.warn('provenance.requireAtEntry is off: pushes without signed training provenance are accepted');
+    const keys = new KeyService(metadata, clock, log);
+    const attestations = new AttestationService(metadata, clock, log, registry);
+    const lineage = new LineageService(metadata, registry, attestations);
     await blobs.expireUploads();
 
     const boot = await auth.bootstrap(options.bootstrapToken);
@@ -94,6 +104,9 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
       auth,
       blobs,
       registry,
+      keys,
+      attestations,
+      lineage,
       log,
       metrics,
       checkReady: async () => {

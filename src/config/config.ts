@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { CustodyError } from '../domain/errors.js';
+import { DEFAULT_REQUIRED_PROVENANCE, PROVENANCE_FIELDS } from '../domain/provenance.js';
 
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -71,6 +72,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    provenance: z
+      .object({
+        /** A push must carry a verified training provenance (SPEC §4.3). Off only for local experiments. */
+        requireAtEntry: z.boolean().default(true),
+        /** Fields the provenance must carry. */
+        required: z.array(z.enum(PROVENANCE_FIELDS)).default([...DEFAULT_REQUIRED_PROVENANCE]),
+      })
+      .strict()
+      .prefault({}),
     uploads: z
       .object({
         /** Sessions untouched for this long are discarded with their bytes. */
@@ -93,6 +103,7 @@ export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: read
     ['log', ['origin', 'publicReads']],
     ['keys', ['log']],
     ['uploads', ['sessionTtlHours']],
+    ['provenance', ['requireAtEntry']],
   ] as const
 ).flatMap(([section, keys]) =>
   keys.map((key) => ({ env: `CUSTODY_${section.toUpperCase()}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, path: [section, key] as const })),

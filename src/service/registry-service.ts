@@ -17,6 +17,11 @@ import { sha256Hex } from '../domain/digest.js';
 import type { LogEvent } from '../domain/log-event.js';
 import { eventActor } from './event-actor.js';
 import type { Receipt, TransparencyLog } from './transparency-log.js';
+import type { ProvenanceField } from '../domain/provenance.js';
+import type { AttestationSubject } from './attestation-intake.js';
+import { ATTESTATION_REJECTION_CODES, attestationAddedEvent, toAttestationRecord } from './attestation-service.js';
+import { checkEntryBundles, dedupeParents } from './provenance-intake.js';
+import type { AttestationRole } from '../store/metadata-store.js';
 
 export interface RegistryLimits {
   readonly maxFiles: number;
@@ -25,12 +30,25 @@ export interface RegistryLimits {
   readonly caseInsensitivePaths: boolean;
 }
 
+/** What entry requires of a push's provenance (config `provenance`, SPEC §4.3). */
+export interface EntryRules {
+  readonly requireProvenance: boolean;
+  readonly requiredFields: readonly ProvenanceField[];
+}
+
+/** Most extra attestations one push may carry. */
+const MAX_PUSH_ATTESTATIONS = 32;
+
 export interface RegisterRequest {
   readonly model: ModelName;
   /** Files as the client declares them; `digest` is `sha256:<hex>`. */
   readonly files: readonly { readonly path: string; readonly size: number; readonly digest: string }[];
   readonly annotations?: unknown;
   readonly singleFile?: boolean;
+  /** The training provenance bundle (Sigstore bundle JSON text, SPEC §4.3). */
+  readonly provenance?: string;
+  /** Further attestation bundles about the version. */
+  readonly attestations?: readonly string[];
 }
 
 export interface RegisterResult {
@@ -61,6 +79,12 @@ const REJECTION_CODES: ReadonlySet<string> = new Set([
   'ANNOTATIONS_TOO_LARGE',
   'BLOB_MISSING',
   'SIZE_MISMATCH',
+  'PROVENANCE_REQUIRED',
+  'PROVENANCE_INCOMPLETE',
+  'PREDICATE_TYPE_MISMATCH',
+  'INVALID_PROVENANCE',
+  'PARENT_NOT_FOUND',
+  ...ATTESTATION_REJECTION_CODES,
 ]);
 
 export class RegistryService {
@@ -70,6 +94,7 @@ export class RegistryService {
     private readonly clock: Clock,
     private readonly limits: RegistryLimits,
     private readonly log: TransparencyLog,
+    private readonly entry: EntryRules = { requireProvenance: true, requiredFields: ['sourceCommit', 'trainingData', 'builderId'] },
   ) {}
 
   /**
@@ -105,8 +130,20 @@ export class RegistryService {
     const digest = manifestDigest(manifest);
     const { namespace, name } = request.model;
 
+    if (request.provenance === undefined && this.entry.requireProvenance) {
+      throw new CustodyError('PROVENANCE_REQUIRED', 'a push needs a signed training provenance (custody push --provenance FILE)');
+    }
+    if ((request.attestations?.length ?? 0) > MAX_PUSH_ATTESTATIONS) {
+      throw new CustodyError('VALIDATION_FAILED', `a push may carry at most ${MAX_PUSH_ATTESTATIONS} attestations`, { details: { field: 'attestations' } });
+    }
+    const subject: AttestationSubject = { namespace, versionDigest: digest, files: manifest.files, singleFile: isSingleFile(request, manifest) };
+
     const existing = await this.store.getVersionByDigest(namespace, name, digest);
-    if (existing !== undefined) return { version: existing, files: manifest.files, created: false, receipt: null };
+    if (existing !== undefined) {
+      // Same content again: nothing is stored, but forged bundles are still refused.
+      await checkEntryBundles(this.store, request, subject, isoNow(this.clock), this.entry.requiredFields);
+      return { version: existing, files: manifest.files, created: false, receipt: null };
+    }
 
     await this.checkBlobsPresent(manifest);
 
@@ -118,12 +155,14 @@ export class RegistryService {
           await tx.lockModel(namespace, name);
           const again = await tx.getVersionByDigest(namespace, name, digest);
           if (again !== undefined) return { version: again, files: manifest.files, created: false, receipt: null };
+          // Checked inside the transaction that stores them: a key revoked meanwhile cannot slip in.
+          const { provenance, bundles } = await checkEntryBundles(tx, request, subject, now, this.entry.requiredFields);
           const version = await tx.insertVersion({
             namespace,
             name,
             digest,
             omsRootDigest: manifestOmsRoot(manifest),
-            singleFile: request.singleFile === true && manifest.files.length === 1 && !manifest.files[0]?.path.includes('/'),
+            singleFile: subject.singleFile,
             files: manifest.files,
             annotations,
             registeredAt: now,
@@ -141,9 +180,29 @@ export class RegistryService {
             fileCount: version.fileCount,
             totalSize: version.totalSize,
             ...(annotations === null ? {} : { annotationsDigest: `sha256:${sha256Hex(canonicalJson(annotations))}` }),
+            ...(provenance === null ? {} : { provenance: { bundleDigest: `sha256:${provenance.accepted.opened.bundleDigest}`, keyId: provenance.accepted.key.keyId, key: provenance.accepted.key.name } }),
           };
-          const [receipt] = await this.log.append(tx, [event]);
-          return { version, files: manifest.files, created: true, receipt: receipt ?? null };
+          const roles = bundles.map((b): AttestationRole => (b === provenance?.accepted ? 'provenance' : 'attestation'));
+          const receipts = await this.log.append(tx, [event, ...bundles.map((b, i) => attestationAddedEvent(actor, version, b, roles[i] ?? 'attestation', now))]);
+          for (const [i, accepted] of bundles.entries()) {
+            const logIndex = receipts[i + 1]?.logIndex;
+            if (logIndex === undefined) throw new CustodyError('INTERNAL', 'the log returned too few receipts');
+            await tx.insertAttestation(toAttestationRecord(actor, version, accepted, roles[i] ?? 'attestation', now, logIndex));
+          }
+          if (provenance !== null) {
+            await tx.insertLineageEdges(
+              dedupeParents(provenance.parents).map((p) => ({
+                childVersionId: version.id,
+                childNamespace: namespace,
+                childName: name,
+                childDigest: digest,
+                parentNamespace: p.namespace,
+                parentName: p.name,
+                parentDigest: p.digest,
+              })),
+            );
+          }
+          return { version, files: manifest.files, created: true, receipt: receipts[0] ?? null };
         });
       } catch (error) {
         // A concurrent registration of the same content won: return what it stored.
@@ -238,3 +297,8 @@ export class RegistryService {
     }
   }
 }
+
+function isSingleFile(request: RegisterRequest, manifest: Manifest): boolean {
+  return request.singleFile === true && manifest.files.length === 1 && manifest.files[0]?.path.includes('/') === false;
+}
+

@@ -8,6 +8,9 @@
  * update or delete operation at all: immutability starts at the seam.
  */
 import type { ManifestFile } from '../domain/manifest.js';
+import type { AttestationRecord, KeyRevocation, LineageEdge, SignerKeyRecord } from './trust-records.js';
+
+export type { AttestationRecord, AttestationRole, KeyRevocation, LineageEdge, SignerKeyRecord } from './trust-records.js';
 
 export type PrincipalKind = 'user' | 'service';
 
@@ -172,6 +175,21 @@ export interface MetadataReader {
   /** Entries matching the filters, newest first. */
   queryLogEntries(query: LogQuery): Promise<readonly LogEntryRecord[]>;
 
+  getSignerKey(name: string): Promise<SignerKeyRecord | undefined>;
+  /** The key whose key id or OMS hint (hex) is `hint`. */
+  findSignerKeyByHint(hint: string): Promise<SignerKeyRecord | undefined>;
+  /** Every key, revoked ones too, by name. */
+  listSignerKeys(): Promise<readonly SignerKeyRecord[]>;
+  /** A version's attestations in log order. */
+  listAttestations(versionId: string): Promise<readonly AttestationRecord[]>;
+  findAttestation(versionId: string, paeDigest: string, keyId: string): Promise<AttestationRecord | undefined>;
+  /** Any stored attestation over this signed PAE digest, whatever its version (replay detection). */
+  findAttestationByPaeDigest(paeDigest: string): Promise<AttestationRecord | undefined>;
+  /** The parents a version's provenance names. */
+  listParentEdges(versionId: string): Promise<readonly LineageEdge[]>;
+  /** The versions whose provenance names `namespace/name@digest` as a parent. */
+  listChildEdges(namespace: string, name: string, digest: string): Promise<readonly LineageEdge[]>;
+
   getUploadSession(id: string): Promise<UploadSession | undefined>;
   findUploadSession(principalId: string, sha256: string, size: number): Promise<UploadSession | undefined>;
   listUploadSessionsUpdatedBefore(instant: string): Promise<readonly UploadSession[]>;
@@ -206,6 +224,14 @@ export interface MetadataTx extends MetadataReader {
   setLogHead(size: number): Promise<void>;
   /** Stores a checkpoint; a second one for the same size is ignored. */
   insertCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
+
+  /** CONFLICT when the name or the public key is already registered. */
+  insertSignerKey(key: SignerKeyRecord): Promise<void>;
+  /** CONFLICT when the key does not exist or is already revoked. */
+  revokeSignerKey(name: string, revocation: KeyRevocation): Promise<void>;
+  /** CONFLICT when the same statement by the same key is already stored for the version. */
+  insertAttestation(attestation: AttestationRecord): Promise<void>;
+  insertLineageEdges(edges: readonly LineageEdge[]): Promise<void>;
 
   insertUploadSession(session: UploadSession): Promise<void>;
   touchUploadSession(id: string, updatedAt: string): Promise<void>;

@@ -125,7 +125,7 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
     await store.migrate();
     await store.migrate();
     expect(await store.countPrincipals()).toBe(1);
-    expect(await countRows(opened.spec, 'custody_migrations')).toBe(2);
+    expect(await countRows(opened.spec, 'custody_migrations')).toBe(3);
     expect(await countRows(opened.spec, 'log_head')).toBe(1);
   });
 
@@ -684,7 +684,7 @@ describe('postgres migrations', () => {
     try {
       await Promise.all([first.migrate(), second.migrate(), first.migrate()]);
       expect(await second.countPrincipals()).toBe(0);
-      expect(await countRows(database.url, 'custody_migrations')).toBe(2);
+      expect(await countRows(database.url, 'custody_migrations')).toBe(3);
       expect(await first.logSize()).toBe(0);
       expect(await countRows(database.url, 'log_head')).toBe(1);
     } finally {

@@ -59,12 +59,24 @@ export async function createTestStorage(backend: Backend): Promise<TestStorage> 
   };
 }
 
+/**
+ * Suites about storage, transfer and the log push models without signed provenance: they run
+ * the registry with `provenance.requireAtEntry` off unless they say otherwise. Suites about
+ * entry checks turn it on (the server's default) explicitly.
+ */
+export const WITHOUT_PROVENANCE = { requireAtEntry: false } as const;
+
 /** Starts a registry in this process on an ephemeral loopback port. */
 export async function startTestRegistry(backend: Backend, config: ConfigInput = {}): Promise<TestRegistry> {
   const storage = await createTestStorage(backend);
   const token = generateApiToken();
   const effective = resolveConfig(
-    { ...config, server: { port: 0, ...(config.server ?? {}) }, storage: { metadata: storage.metadataSpec, ...(config.storage ?? {}) } },
+    {
+      ...config,
+      server: { port: 0, ...(config.server ?? {}) },
+      storage: { metadata: storage.metadataSpec, ...(config.storage ?? {}) },
+      provenance: { ...WITHOUT_PROVENANCE, ...(config.provenance ?? {}) },
+    },
     {},
   );
   let registry: RunningRegistry;
@@ -107,6 +119,8 @@ export async function spawnServer(options: { dataDir: string; metadataSpec: stri
       CUSTODY_STORAGE_METADATA: options.metadataSpec,
       CUSTODY_BOOTSTRAP_TOKEN: options.token,
       CUSTODY_SERVER_LOG_LEVEL: 'warn',
+      // See WITHOUT_PROVENANCE; pass CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY=true to test entry checks.
+      CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY: 'false',
       ...(options.env ?? {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -97,6 +97,8 @@ export const modelRoutes = [
         files: body.files,
         ...(body.annotations === undefined ? {} : { annotations: body.annotations }),
         ...(body.singleFile === undefined ? {} : { singleFile: body.singleFile }),
+        ...(body.provenance === undefined ? {} : { provenance: body.provenance }),
+        ...(body.attestations === undefined ? {} : { attestations: body.attestations }),
       });
       return { status: created ? 201 : 200, json: { ...versionJson(version), files: filesJson(files), created, receipt } };
     },

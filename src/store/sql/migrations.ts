@@ -168,6 +168,66 @@ const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    id: 3,
+    name: 'signer keys, attestations and lineage',
+    async up(db, dialect) {
+      await db.schema
+        .createTable('signer_keys')
+        .addColumn('name', 'text', (c) => byteOrdered(dialect)(c.primaryKey()))
+        .addColumn('key_id', 'text', (c) => c.notNull().unique())
+        .addColumn('oms_hint', 'text', (c) => c.notNull().unique())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('public_key_pem', 'text', (c) => c.notNull())
+        .addColumn('predicate_types', 'text', (c) => c.notNull())
+        .addColumn('namespaces', 'text')
+        .addColumn('not_before', 'text')
+        .addColumn('not_after', 'text')
+        .addColumn('added_at', 'text', (c) => c.notNull())
+        .addColumn('added_by', 'text', (c) => c.notNull())
+        .addColumn('added_log_index', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .addColumn('revoked_by', 'text')
+        .addColumn('revocation_reason', 'text')
+        .addColumn('compromised_since', 'text')
+        .addColumn('revoked_log_index', 'bigint')
+        .execute();
+
+      await db.schema
+        .createTable('attestations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('version_id', 'text', (c) => c.notNull().references('versions.id'))
+        .addColumn('version_digest', 'text', (c) => c.notNull())
+        .addColumn('bundle_digest', 'text', (c) => c.notNull())
+        .addColumn('pae_digest', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('key_name', 'text', (c) => c.notNull())
+        .addColumn('predicate_type', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('bundle', 'text', (c) => c.notNull())
+        .addColumn('logged_at', 'text', (c) => c.notNull())
+        .addColumn('log_index', 'bigint', (c) => c.notNull())
+        .addColumn('added_by', 'text', (c) => c.notNull())
+        .addUniqueConstraint('attestations_statement_key_unique', ['version_id', 'pae_digest', 'key_id'])
+        .execute();
+      await db.schema.createIndex('attestations_version_idx').on('attestations').columns(['version_id', 'log_index']).execute();
+      await db.schema.createIndex('attestations_pae_idx').on('attestations').column('pae_digest').execute();
+      await db.schema.createIndex('attestations_key_idx').on('attestations').columns(['key_id', 'log_index']).execute();
+
+      await db.schema
+        .createTable('lineage_edges')
+        .addColumn('child_version_id', 'text', (c) => c.notNull().references('versions.id'))
+        .addColumn('child_namespace', 'text', byteOrdered(dialect))
+        .addColumn('child_name', 'text', byteOrdered(dialect))
+        .addColumn('child_digest', 'text', (c) => c.notNull())
+        .addColumn('parent_namespace', 'text', byteOrdered(dialect))
+        .addColumn('parent_name', 'text', byteOrdered(dialect))
+        .addColumn('parent_digest', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('lineage_edges_pk', ['child_version_id', 'parent_namespace', 'parent_name', 'parent_digest'])
+        .execute();
+      await db.schema.createIndex('lineage_edges_parent_idx').on('lineage_edges').columns(['parent_namespace', 'parent_name', 'parent_digest']).execute();
+    },
+  },
 ];
 
 /**

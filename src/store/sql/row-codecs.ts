@@ -24,7 +24,7 @@ export function toSafeInteger(value: unknown): number | undefined {
   return undefined;
 }
 
-const integer = z.unknown().transform((value, ctx) => {
+export const integer = z.unknown().transform((value, ctx) => {
   const number = toSafeInteger(value);
   if (number === undefined) {
     ctx.addIssue({ code: 'custom', message: 'not a safe integer' });
@@ -32,9 +32,9 @@ const integer = z.unknown().transform((value, ctx) => {
   }
   return number;
 });
-const nonNegative = integer.refine((n) => n >= 0, 'negative');
+export const nonNegative = integer.refine((n) => n >= 0, 'negative');
 const flag = z.union([z.literal(0), z.literal(1), z.boolean()]).transform((v) => v === 1 || v === true);
-const jsonText = z.string().transform((text, ctx): unknown => {
+export const jsonText = z.string().transform((text, ctx): unknown => {
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -42,9 +42,9 @@ const jsonText = z.string().transform((text, ctx): unknown => {
     return z.NEVER;
   }
 });
-const stringList = z.array(z.string()).readonly();
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
-const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+export const stringList = z.array(z.string()).readonly();
+export const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+export const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 const safePath = z.string().refine((path) => {
   try {
     assertSafePath(path);

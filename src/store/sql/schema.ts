@@ -117,6 +117,55 @@ export interface CheckpointsTable {
   created_at: string;
 }
 
+/** Trusted signer keys (SPEC §4.2); JSON arrays as text. */
+export interface SignerKeysTable {
+  name: string;
+  key_id: string;
+  oms_hint: string;
+  algorithm: string;
+  public_key_pem: string;
+  predicate_types: string;
+  namespaces: string | null;
+  not_before: string | null;
+  not_after: string | null;
+  added_at: string;
+  added_by: string;
+  added_log_index: BigIntColumn;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  revocation_reason: string | null;
+  compromised_since: string | null;
+  revoked_log_index: BigIntColumn | null;
+}
+
+/** Accepted attestations, whole bundles as received. */
+export interface AttestationsTable {
+  id: string;
+  version_id: string;
+  version_digest: string;
+  bundle_digest: string;
+  pae_digest: string;
+  key_id: string;
+  key_name: string;
+  predicate_type: string;
+  role: string;
+  bundle: string;
+  logged_at: string;
+  log_index: BigIntColumn;
+  added_by: string;
+}
+
+/** Parents declared by verified provenance. */
+export interface LineageEdgesTable {
+  child_version_id: string;
+  child_namespace: string;
+  child_name: string;
+  child_digest: string;
+  parent_namespace: string;
+  parent_name: string;
+  parent_digest: string;
+}
+
 export interface Database {
   custody_migrations: MigrationsTable;
   principals: PrincipalsTable;
@@ -130,6 +179,9 @@ export interface Database {
   log_entries: LogEntriesTable;
   log_hashes: LogHashesTable;
   checkpoints: CheckpointsTable;
+  signer_keys: SignerKeysTable;
+  attestations: AttestationsTable;
+  lineage_edges: LineageEdgesTable;
 }
 
 export type SqlDialectName = 'sqlite' | 'postgres';

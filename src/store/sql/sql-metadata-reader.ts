@@ -26,6 +26,8 @@ import { decodeCursor, encodeCursor } from './page-cursor.js';
 import { decodeRow, toSafeInteger } from './row-codecs.js';
 import type { Database, SqlDialectName } from './schema.js';
 import { SqlLogReader } from './sql-log-reader.js';
+import { SqlTrustReader } from './sql-trust-store.js';
+import type { AttestationRecord, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 
 const MAX_PAGE_LIMIT = 10_000;
 
@@ -60,6 +62,8 @@ export class SqlMetadataReader implements MetadataReader {
 
   /** The log's queries (`sql-log-reader.ts`), through `db()` so they obey the same guards. */
   readonly #log = new SqlLogReader(() => this.db());
+  /** The trust tables' queries (`sql-trust-store.ts`). */
+  readonly #trust = new SqlTrustReader(() => this.db());
 
   /** The executor for the next query; subclasses refuse use at the wrong time. */
   protected db(): Kysely<Database> {
@@ -223,6 +227,38 @@ export class SqlMetadataReader implements MetadataReader {
 
   queryLogEntries(query: LogQuery): Promise<readonly LogEntryRecord[]> {
     return this.#log.queryLogEntries(query);
+  }
+
+  getSignerKey(name: string): Promise<SignerKeyRecord | undefined> {
+    return this.#trust.getSignerKey(name);
+  }
+
+  findSignerKeyByHint(hint: string): Promise<SignerKeyRecord | undefined> {
+    return this.#trust.findSignerKeyByHint(hint);
+  }
+
+  listSignerKeys(): Promise<readonly SignerKeyRecord[]> {
+    return this.#trust.listSignerKeys();
+  }
+
+  listAttestations(versionId: string): Promise<readonly AttestationRecord[]> {
+    return this.#trust.listAttestations(versionId);
+  }
+
+  findAttestation(versionId: string, paeDigest: string, keyId: string): Promise<AttestationRecord | undefined> {
+    return this.#trust.findAttestation(versionId, paeDigest, keyId);
+  }
+
+  findAttestationByPaeDigest(paeDigest: string): Promise<AttestationRecord | undefined> {
+    return this.#trust.findAttestationByPaeDigest(paeDigest);
+  }
+
+  listParentEdges(versionId: string): Promise<readonly LineageEdge[]> {
+    return this.#trust.listParentEdges(versionId);
+  }
+
+  listChildEdges(namespace: string, name: string, digest: string): Promise<readonly LineageEdge[]> {
+    return this.#trust.listChildEdges(namespace, name, digest);
   }
 
   async getUploadSession(id: string): Promise<UploadSession | undefined> {

@@ -24,6 +24,8 @@ import type {
 import { toSafeInteger } from './row-codecs.js';
 import type { Database } from './schema.js';
 import { SqlLogWriter } from './sql-log-writer.js';
+import { SqlTrustWriter } from './sql-trust-store.js';
+import type { AttestationRecord, KeyRevocation, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 import { SqlMetadataReader } from './sql-metadata-reader.js';
 import { writeInSavepoint, type MissingReference } from './write-in-savepoint.js';
 
@@ -67,6 +69,8 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
   #active = true;
   /** The log's writes (`sql-log-writer.ts`), through `db()` so they refuse use after the end. */
   readonly #log = new SqlLogWriter(() => this.db(), this.dialect);
+  /** The trust tables' writes (`sql-trust-store.ts`). */
+  readonly #trust = new SqlTrustWriter(() => this.db());
 
   /** Called by the store once `transaction`'s callback settles; any later use throws INTERNAL. */
   end(): void {
@@ -216,6 +220,22 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
 
   insertCheckpoint(checkpoint: CheckpointRecord): Promise<void> {
     return this.#log.insertCheckpoint(checkpoint);
+  }
+
+  insertSignerKey(key: SignerKeyRecord): Promise<void> {
+    return this.#trust.insertSignerKey(key);
+  }
+
+  revokeSignerKey(name: string, revocation: KeyRevocation): Promise<void> {
+    return this.#trust.revokeSignerKey(name, revocation);
+  }
+
+  insertAttestation(attestation: AttestationRecord): Promise<void> {
+    return this.#trust.insertAttestation(attestation);
+  }
+
+  insertLineageEdges(edges: readonly LineageEdge[]): Promise<void> {
+    return this.#trust.insertLineageEdges(edges);
   }
 
   async insertUploadSession(session: UploadSession): Promise<void> {

@@ -1,0 +1,167 @@
+/**
+ * Attestations after entry (SPEC §2, §4.2, §4.4): `attestations add` verifies a bundle with the
+ * same rules as entry (`attestation-intake.ts`), stores it whole, and logs it by digest with its
+ * signer in the same transaction; resubmitting the same signed statement is idempotent; every
+ * refusal is logged as `attestation.rejected`. `list` re-judges each stored attestation against
+ * the key records as they are now (a later revocation can invalidate it).
+ */
+import type { Statement } from '../crypto/in-toto-statement.js';
+import { openAttestation } from '../crypto/attestation.js';
+import { isoNow, type Clock } from '../domain/clock.js';
+import { CustodyError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { sha256Hex } from '../domain/digest.js';
+import type { LogEvent } from '../domain/log-event.js';
+import type { ModelName, VersionSelector } from '../domain/model-ref.js';
+import type { AttestationRecord, AttestationRole, MetadataStore, SignerKeyRecord, VersionRecord } from '../store/metadata-store.js';
+import { attestationStatus, checkAttestation, MAX_BUNDLE_BYTES, type AcceptedAttestation, type AttestationStatus } from './attestation-intake.js';
+import type { Actor } from './auth-service.js';
+import { eventActor } from './event-actor.js';
+import type { RegistryService } from './registry-service.js';
+import { verifiedMetadata, type VerifiedMetadata } from './verified-metadata.js';
+import type { Receipt, TransparencyLog } from './transparency-log.js';
+
+/** Refusals caused by the submitted bundle: each is logged as `attestation.rejected`. */
+export const ATTESTATION_REJECTION_CODES: ReadonlySet<string> = new Set([
+  'INVALID_BUNDLE',
+  'INVALID_STATEMENT',
+  'UNSUPPORTED_ALGORITHM',
+  'MULTIPLE_SIGNATURES',
+  'SIGNATURE_INVALID',
+  'UNKNOWN_SIGNER',
+  'KEY_PREDICATE_NOT_ALLOWED',
+  'KEY_NAMESPACE_NOT_ALLOWED',
+  'KEY_REVOKED',
+  'KEY_EXPIRED',
+  'KEY_NOT_YET_VALID',
+  'SUBJECT_MISMATCH',
+  'ATTESTATION_REPLAYED',
+  'BODY_TOO_LARGE',
+]);
+
+export interface AddAttestationResult {
+  readonly attestation: AttestationRecord;
+  /** False when the same signed statement was already stored: the stored one is returned. */
+  readonly created: boolean;
+  readonly receipt: Receipt | null;
+}
+
+/** A stored attestation with its decoded statement and its standing now. */
+export interface AttestationView {
+  readonly record: AttestationRecord;
+  readonly statement: Statement;
+  readonly status: AttestationStatus;
+  readonly key: SignerKeyRecord | undefined;
+}
+
+/** The `attestation.added` event: the bundle by digest with its signer, never whole (§4.4). */
+export function attestationAddedEvent(actor: Actor, version: VersionRecord, accepted: AcceptedAttestation, role: AttestationRole, now: string): LogEvent {
+  return {
+    v: 1,
+    type: 'attestation.added',
+    time: now,
+    actor: eventActor(actor),
+    model: `${version.namespace}/${version.name}`,
+    version: version.digest,
+    number: version.number,
+    role,
+    predicateType: accepted.opened.statement.predicateType,
+    bundleDigest: `sha256:${accepted.opened.bundleDigest}`,
+    paeDigest: `sha256:${accepted.opened.paeDigest}`,
+    keyId: accepted.key.keyId,
+    key: accepted.key.name,
+  };
+}
+
+/** The record stored for an accepted attestation whose event sits at `logIndex`. */
+export function toAttestationRecord(actor: Actor, version: VersionRecord, accepted: AcceptedAttestation, role: AttestationRole, now: string, logIndex: number): AttestationRecord {
+  return {
+    id: newId(),
+    versionId: version.id,
+    versionDigest: version.digest,
+    bundleDigest: accepted.opened.bundleDigest,
+    paeDigest: accepted.opened.paeDigest,
+    keyId: accepted.key.keyId,
+    keyName: accepted.key.name,
+    predicateType: accepted.opened.statement.predicateType,
+    role,
+    bundle: accepted.bundle,
+    loggedAt: now,
+    logIndex,
+    addedBy: actor.principal.name,
+  };
+}
+
+/** Decodes a stored bundle's statement (it was verified on ingest; INTERNAL if it no longer parses). */
+export function storedStatement(record: AttestationRecord): Statement {
+  try {
+    return openAttestation(Buffer.from(record.bundle, 'utf8'), { maxBytes: MAX_BUNDLE_BYTES }).statement;
+  } catch (error) {
+    throw new CustodyError('INTERNAL', 'a stored attestation no longer parses', { cause: error, details: { attestation: record.id } });
+  }
+}
+
+export class AttestationService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly clock: Clock,
+    private readonly log: TransparencyLog,
+    private readonly registry: RegistryService,
+  ) {}
+
+  async add(actor: Actor, model: ModelName, selector: VersionSelector, bundle: string): Promise<AddAttestationResult> {
+    const { version, files } = await this.registry.getVersion(model, selector);
+    try {
+      return await this.store.transaction(async (tx) => {
+        const now = isoNow(this.clock);
+        const accepted = await checkAttestation(tx, bundle, { namespace: version.namespace, versionDigest: version.digest, files, singleFile: version.singleFile }, now);
+        const existing = await tx.findAttestation(version.id, accepted.opened.paeDigest, accepted.key.keyId);
+        if (existing !== undefined) return { attestation: existing, created: false, receipt: null };
+        const [receipt] = await this.log.append(tx, [attestationAddedEvent(actor, version, accepted, 'attestation', now)]);
+        if (receipt === undefined) throw new CustodyError('INTERNAL', 'the log returned no receipt');
+        const attestation = toAttestationRecord(actor, version, accepted, 'attestation', now, receipt.logIndex);
+        await tx.insertAttestation(attestation);
+        return { attestation, created: true, receipt };
+      });
+    } catch (error) {
+      if (error instanceof CustodyError && ATTESTATION_REJECTION_CODES.has(error.code)) {
+        await this.log.appendAlone([
+          {
+            v: 1,
+            type: 'attestation.rejected',
+            time: isoNow(this.clock),
+            actor: eventActor(actor),
+            model: `${version.namespace}/${version.name}`,
+            version: version.digest,
+            code: error.code,
+            reason: error.message.slice(0, 500),
+            bundleDigest: `sha256:${sha256Hex(Buffer.from(bundle, 'utf8'))}`,
+          },
+        ]);
+      }
+      throw error;
+    }
+  }
+
+  /** A version's attestations in log order, each judged against the key records now. */
+  async list(model: ModelName, selector: VersionSelector): Promise<{ version: VersionRecord; attestations: AttestationView[] }> {
+    const { version } = await this.registry.getVersion(model, selector);
+    return { version, attestations: await this.viewsOf(version) };
+  }
+
+  /** The verified metadata table of a version (SPEC §4.2). */
+  async metadata(model: ModelName, selector: VersionSelector): Promise<{ version: VersionRecord; metadata: VerifiedMetadata }> {
+    const { version } = await this.registry.getVersion(model, selector);
+    return { version, metadata: verifiedMetadata(version, await this.viewsOf(version)) };
+  }
+
+  /** The attestation views of a version (shared by `list`, metadata and lineage). */
+  async viewsOf(version: VersionRecord): Promise<AttestationView[]> {
+    const [records, keys] = await Promise.all([this.store.listAttestations(version.id), this.store.listSignerKeys()]);
+    const byId = new Map(keys.map((k) => [k.keyId, k]));
+    return records.map((record) => {
+      const key = byId.get(record.keyId);
+      return { record, statement: storedStatement(record), status: attestationStatus(record.loggedAt, key), key };
+    });
+  }
+}
