@@ -143,7 +143,7 @@ class CachedJwksSource implements JwksSource {
     const startedAt = this.now();
     if (startedAt - this.lastAttemptAt < this.settings.minRefreshIntervalMs) return;
     this.lastAttemptAt = startedAt;
-    this.inflight = (async () => {
+    const attempt = (async () => {
       try {
         const select = createLocalJWKSet(parseKeySet(await this.load()));
         this.loaded = { select, loadedAt: this.now() };
@@ -152,10 +152,13 @@ class CachedJwksSource implements JwksSource {
       } catch (error) {
         this.lastLoadFailed = true;
         this.lastError = error instanceof JwksLoadError ? error.message : 'the key set could not be loaded';
-      } finally {
-        this.inflight = undefined;
       }
     })();
+    // `finally` callbacks run in a later microtask, so this clears the assignment below even when
+    // the attempt settled synchronously (a `finally` block inside the attempt would run too early).
+    this.inflight = attempt.finally(() => {
+      this.inflight = undefined;
+    });
     return this.inflight;
   }
 }

@@ -14,7 +14,7 @@ import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type J
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiToken } from '../../src/auth/api-token.js';
 import { compileClaimCondition } from '../../src/auth/claim-condition.js';
-import type { OidcIssuerConfig } from '../../src/auth/oidc-config.js';
+import { oidcIssuerSchema, type OidcIssuerConfig } from '../../src/auth/oidc-config.js';
 import { looksLikeJwt, OidcVerifier, type OidcResult } from '../../src/auth/oidc-verifier.js';
 import { isCustodyError } from '../../src/domain/errors.js';
 
@@ -285,6 +285,35 @@ describe('OidcVerifier configuration', () => {
       expect(code).toBe('CONFIG_INVALID');
     }
     expect(() => new OidcVerifier([bad(['ES256']), bad(['EdDSA'])], { baseDir: dir })).toThrow(/listed twice/);
+  });
+});
+
+describe('oidcIssuerSchema', () => {
+  const issues = (input: Record<string, unknown>): string[] => {
+    const parsed = oidcIssuerSchema.safeParse({ issuer: ISSUER, audience: AUDIENCE, jwks: 'file:ci-jwks.json', ...input });
+    return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  };
+
+  it('takes the SPEC example and defaults the algorithms to ES256 and EdDSA', () => {
+    expect(oidcIssuerSchema.parse({ issuer: ISSUER, audience: AUDIENCE, jwks: 'file:ci-jwks.json' }).algorithms).toEqual(['ES256', 'EdDSA']);
+    expect(issues({ issuer: 'http://127.0.0.1:8080', jwks: 'http://[::1]:8080/jwks' })).toEqual([]);
+  });
+
+  it('refuses none and HMAC algorithms, saying which are allowed', () => {
+    expect(issues({ algorithms: ['ES256', 'none', 'HS256'] })).toEqual([
+      expect.stringMatching(/^algorithms\.1: unsupported signature algorithm "none": allowed are ES256, .*HMAC algorithms are never accepted/) as string,
+      expect.stringMatching(/^algorithms\.2: unsupported signature algorithm "HS256"/) as string,
+    ]);
+    expect(issues({ algorithms: [] })).toEqual(['algorithms: must name at least one algorithm']);
+  });
+
+  it('refuses plain-http issuers and key sets off this machine, empty audiences and unknown keys', () => {
+    expect(issues({ issuer: 'http://ci.example.com' })[0]).toMatch(/^issuer: must be an https URL/);
+    expect(issues({ issuer: `${ISSUER}?x=1` })[0]).toMatch(/^issuer: /);
+    expect(issues({ jwks: 'http://ci.example.com/jwks' })[0]).toMatch(/^jwks: must be file:PATH or an https URL/);
+    expect(issues({ jwks: 'file:' })[0]).toMatch(/^jwks: /);
+    expect(issues({ audience: '' })[0]).toMatch(/^audience: /);
+    expect(issues({ audiences: ['x'] })[0]).toMatch(/Unrecognized key: "audiences"/);
   });
 });
 
