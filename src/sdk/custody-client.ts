@@ -2,7 +2,8 @@
  * `CustodyClient`, the TypeScript SDK the CLI itself uses. Thin typed calls for each API route,
  * plus the two transfers that carry the product's guarantees on the client side: `push` (hash
  * locally, upload only what is missing, resume interrupted uploads from the acknowledged offset,
- * register) and `pull` (stream, verify every file and the version digest, publish atomically).
+ * register) and `pull` (stream, verify every file and the version digest, publish atomically),
+ * and the trust calls: signer keys, attestations, verified metadata and lineage (SPEC §2, §4.2).
  */
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
@@ -13,19 +14,44 @@ import { HttpTransport, type TransportOptions } from './http-transport.js';
 import { scanModel, type LocalFile, type LocalModel } from './local-model.js';
 import { pullVersion, type PullOptions, type PullResult } from './pull-version.js';
 import {
+  attestationSchema,
+  attestationsSchema,
+  keySchema,
+  keysSchema,
+  lineageSchema,
   modelsPageSchema,
   uploadStatusSchema,
+  verifiedMetadataSchema,
   versionSchema,
   versionsPageSchema,
   whoamiSchema,
+  type AttestationBody,
+  type AttestationsPage,
+  type KeyBody,
+  type KeysPage,
+  type LineageBody,
   type ModelsPage,
   type UploadStatusBody,
+  type VerifiedMetadataBody,
   type VersionBody,
   type VersionsPage,
   type Whoami,
 } from './responses.js';
 
-export type { ModelsPage, VersionBody, VersionsPage, Whoami } from './responses.js';
+export type {
+  AttestationBody,
+  AttestationsPage,
+  KeyBody,
+  KeysPage,
+  LineageBody,
+  LineageNodeBody,
+  MetadataRowBody,
+  ModelsPage,
+  VerifiedMetadataBody,
+  VersionBody,
+  VersionsPage,
+  Whoami,
+} from './responses.js';
 
 /** Files below this size go up in one PUT; larger ones through a resumable session. */
 const SESSION_THRESHOLD = 8 * 1024 * 1024;
@@ -36,6 +62,10 @@ export interface PushOptions {
   readonly model: ModelName | string;
   readonly annotations?: Record<string, unknown>;
   readonly ignorePaths?: readonly string[];
+  /** The signed training provenance: Sigstore bundle JSON text, sent as is (SPEC §4.3). */
+  readonly provenance?: string;
+  /** Further attestation bundles (JSON text) the registry verifies and stores with the version. */
+  readonly attestations?: readonly string[];
   /** Progress: phase, bytes done and total bytes of the phase. */
   readonly onProgress?: (phase: 'hash' | 'upload', done: number, total: number) => void;
 }
@@ -48,6 +78,20 @@ export interface PushResult {
   readonly uploadedBytes: number;
   readonly skippedFiles: number;
 }
+
+/** A signer key to register (SPEC §8 `keys add`); times are RFC 3339. */
+export interface AddKeyRequest {
+  readonly name: string;
+  /** SPKI PEM of an Ed25519, P-256 or P-384 public key. */
+  readonly publicKeyPem: string;
+  readonly predicateTypes: readonly string[];
+  /** Omit for every namespace. */
+  readonly namespaces?: readonly string[];
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+}
+
+export type LineageDirection = 'ancestors' | 'descendants' | 'both';
 
 export class CustodyClient {
   readonly transport: HttpTransport;
@@ -83,9 +127,62 @@ export class CustodyClient {
   }
 
   async getVersion(ref: ModelRef | string): Promise<VersionBody> {
-    const r = typeof ref === 'string' ? parseModelRef(ref) : ref;
-    const path = `${modelPath(r)}/versions/${encodeURIComponent(formatSelector(r.selector))}`;
-    return parse(versionSchema, (await this.transport.json({ method: 'GET', path })).body);
+    return parse(versionSchema, (await this.transport.json({ method: 'GET', path: versionPath(ref) })).body);
+  }
+
+  /** Every trusted signer key, revoked ones included. */
+  async listKeys(): Promise<KeysPage> {
+    return parse(keysSchema, (await this.transport.json({ method: 'GET', path: '/api/v1/keys' })).body);
+  }
+
+  async getKey(name: string): Promise<KeyBody> {
+    return parse(keySchema, (await this.transport.json({ method: 'GET', path: `/api/v1/keys/${encodeURIComponent(name)}` })).body);
+  }
+
+  /** Registers a signer key (needs `key:manage`); the answer carries the `key.added` receipt. */
+  async addKey(request: AddKeyRequest): Promise<KeyBody> {
+    const json = {
+      name: request.name,
+      publicKey: request.publicKeyPem,
+      predicateTypes: request.predicateTypes,
+      ...(request.namespaces === undefined ? {} : { namespaces: request.namespaces }),
+      ...(request.notBefore === undefined ? {} : { notBefore: request.notBefore }),
+      ...(request.notAfter === undefined ? {} : { notAfter: request.notAfter }),
+    };
+    return parse(keySchema, (await this.transport.json({ method: 'POST', path: '/api/v1/keys', json })).body);
+  }
+
+  /** Revokes a key; with `compromisedSince`, what it signed from then on becomes invalid. */
+  async revokeKey(name: string, request: { reason: string; compromisedSince?: string }): Promise<KeyBody> {
+    const json = { reason: request.reason, ...(request.compromisedSince === undefined ? {} : { compromisedSince: request.compromisedSince }) };
+    return parse(keySchema, (await this.transport.json({ method: 'POST', path: `/api/v1/keys/${encodeURIComponent(name)}/revoke`, json })).body);
+  }
+
+  /** Submits one attestation bundle (JSON text, sent as is); `created` is false when it was already stored. */
+  async addAttestation(ref: ModelRef | string, bundleText: string): Promise<AttestationBody> {
+    const { status, body } = await this.transport.json({ method: 'POST', path: `${versionPath(ref)}/attestations`, json: { bundle: bundleText } });
+    const attestation = parse(attestationSchema, body);
+    return { ...attestation, created: attestation.created ?? status === 201 };
+  }
+
+  /** A version's attestations in log order with the server's judgement; `bundles` adds each bundle's text. */
+  async listAttestations(ref: ModelRef | string, options: { bundles?: boolean } = {}): Promise<AttestationsPage> {
+    const qs = options.bundles === true ? '?bundles=true' : '';
+    return parse(attestationsSchema, (await this.transport.json({ method: 'GET', path: `${versionPath(ref)}/attestations${qs}` })).body);
+  }
+
+  /** The verified metadata table (each value naming its attestation and key) and the unverified annotations. */
+  async verifiedMetadata(ref: ModelRef | string): Promise<VerifiedMetadataBody> {
+    return parse(verifiedMetadataSchema, (await this.transport.json({ method: 'GET', path: `${versionPath(ref)}/metadata` })).body);
+  }
+
+  /** Ancestors and descendants through verified training provenance, as a graph. */
+  async lineage(ref: ModelRef | string, options: { depth?: number; direction?: LineageDirection } = {}): Promise<LineageBody> {
+    const query = new URLSearchParams();
+    if (options.depth !== undefined) query.set('depth', String(options.depth));
+    if (options.direction !== undefined) query.set('direction', options.direction);
+    const qs = query.size > 0 ? `?${query.toString()}` : '';
+    return parse(lineageSchema, (await this.transport.json({ method: 'GET', path: `${versionPath(ref)}/lineage${qs}` })).body);
   }
 
   async missingBlobs(digests: readonly string[]): Promise<string[]> {
@@ -95,7 +192,13 @@ export class CustodyClient {
 
   async registerVersion(
     model: ModelName | string,
-    request: { files: readonly { path: string; size: number; digest: string }[]; annotations?: Record<string, unknown>; singleFile?: boolean },
+    request: {
+      files: readonly { path: string; size: number; digest: string }[];
+      annotations?: Record<string, unknown>;
+      singleFile?: boolean;
+      provenance?: string;
+      attestations?: readonly string[];
+    },
   ): Promise<{ version: VersionBody; created: boolean }> {
     const m = toModelName(model);
     const { status, body } = await this.transport.json({ method: 'POST', path: `${modelPath(m)}/versions`, json: request });
@@ -264,6 +367,8 @@ export class CustodyClient {
       files: local.files.map((f) => ({ path: f.path, size: f.size, digest: toDigest(f.sha256) })),
       ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
       singleFile: local.singleFile,
+      ...(options.provenance === undefined ? {} : { provenance: options.provenance }),
+      ...(options.attestations === undefined ? {} : { attestations: options.attestations }),
     });
     if (version.digest !== local.digest) {
       throw new CustodyError('VERIFICATION_FAILED', `the server registered ${version.digest} but the local manifest digest is ${local.digest}`);
@@ -301,7 +406,10 @@ export class CustodyClient {
     return file.size - resumedFrom;
   }
 
-  /** Downloads a version, verifies every file and the version digest, and writes atomically. */
+  /**
+   * Downloads a version, verifies every file and the version digest, and writes atomically. With
+   * `witness`, also proves the registration's log inclusion and re-verifies every attestation.
+   */
   async pull(ref: ModelRef | string, options: PullOptions = {}): Promise<PullResult> {
     const r = typeof ref === 'string' ? parseModelRef(ref) : ref;
     const version = await this.getVersion(r);
@@ -315,6 +423,11 @@ function toModelName(model: ModelName | string): ModelName {
 
 function modelPath(m: ModelName): string {
   return `/api/v1/models/${encodeURIComponent(m.namespace)}/${encodeURIComponent(m.name)}`;
+}
+
+function versionPath(ref: ModelRef | string): string {
+  const r = typeof ref === 'string' ? parseModelRef(ref) : ref;
+  return `${modelPath(r)}/versions/${encodeURIComponent(formatSelector(r.selector))}`;
 }
 
 /** Validates a server response: the SDK trusts nothing it did not check. */

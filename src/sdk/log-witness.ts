@@ -3,8 +3,9 @@
  * newest checkpoint verified so far, and demand a consistency proof from it to every newer one.
  * A checkpoint signed by another key, a smaller tree (rollback), a different root at the same
  * size (fork) or a failed consistency proof (rewritten history) is VERIFICATION_FAILED, with a
- * message naming what did not verify. `verifyRegistration` proves that a version's
- * `version.registered` event is in the log and names exactly the version pulled.
+ * message naming what did not verify. `verifyEntry` proves that one log entry is included in a
+ * verified checkpoint and returns its event; `verifyRegistration` uses it to prove that a
+ * version's `version.registered` event is in the log and names exactly the version pulled.
  */
 import { z } from 'zod';
 import { canonicalJson } from '../crypto/canonical-json.js';
@@ -82,19 +83,37 @@ export class LogWitness {
     const index = version.registration?.logIndex;
     if (index === undefined || index === null) fail('the server names no log entry for this version\'s registration');
     const logIndex = index as number;
+    const { event: parsed, treeSize } = await this.verifyEntry(client, logIndex, 'the registration');
+    const event = registeredEvent.safeParse(parsed);
+    if (!event.success) return fail(`log entry ${logIndex} is not a version.registered event`);
+    const expectedModel = `${version.namespace}/${version.name}`;
+    if (event.data.digest !== version.digest || event.data.model !== expectedModel || event.data.number !== version.number) {
+      fail(`log entry ${logIndex} registers ${event.data.model}@v${event.data.number} ${event.data.digest}, not ${expectedModel}@v${version.number} ${version.digest}`);
+    }
+    return { logIndex, treeSize };
+  }
+
+  /**
+   * Proves that log entry `logIndex` is included in a checkpoint signed by the pinned key
+   * (consistent with what was seen before) and returns its event, parsed from the exact leaf
+   * bytes, which must be canonical JSON. The caller checks what the event says. `what` names
+   * the entry in failure messages ("the registration", "the key.added event of key x", …).
+   */
+  async verifyEntry(client: CustodyClient, logIndex: number, what: string): Promise<{ logIndex: number; treeSize: number; event: unknown }> {
+    if (!Number.isSafeInteger(logIndex) || logIndex < 0) return fail(`the server names no valid log entry for ${what}`);
     const proof = await client.proveInclusion(logIndex);
     if (proof.checkpoint === null) return fail('the server sent no checkpoint with the inclusion proof');
     const checkpoint = await this.observe(client, proof.checkpoint);
     if (Number(checkpoint.size) !== proof.treeSize) fail('the inclusion proof is for another tree size than its checkpoint');
     const entry = await client.logEntry(logIndex);
     const leafHash = hashLeaf(Buffer.from(entry.leaf, 'utf8'));
-    if (leafHash.toString('hex') !== proof.leafHash || entry.leafHash !== proof.leafHash) {
+    if (leafHash.toString('hex') !== proof.leafHash || entry.leafHash !== proof.leafHash || entry.index !== logIndex || proof.index !== logIndex) {
       fail(`log entry ${logIndex} does not hash to the leaf the proof is about`);
     }
     try {
       verifyInclusion(leafHash, logIndex, proof.treeSize, proof.proof.map(hex), checkpoint.rootHash);
     } catch (error) {
-      fail(`the registration (log entry ${logIndex}) is not included in the signed checkpoint: ${error instanceof Error ? error.message : String(error)}`);
+      fail(`${what} (log entry ${logIndex}) is not included in the signed checkpoint: ${error instanceof Error ? error.message : String(error)}`);
     }
     let parsed: unknown;
     try {
@@ -102,14 +121,14 @@ export class LogWitness {
     } catch {
       return fail(`log entry ${logIndex} is not JSON`);
     }
-    if (canonicalJson(parsed) !== entry.leaf) fail(`log entry ${logIndex} is not canonical JSON`);
-    const event = registeredEvent.safeParse(parsed);
-    if (!event.success) return fail(`log entry ${logIndex} is not a version.registered event`);
-    const expectedModel = `${version.namespace}/${version.name}`;
-    if (event.data.digest !== version.digest || event.data.model !== expectedModel || event.data.number !== version.number) {
-      fail(`log entry ${logIndex} registers ${event.data.model}@v${event.data.number} ${event.data.digest}, not ${expectedModel}@v${version.number} ${version.digest}`);
+    let canonical: string | undefined;
+    try {
+      canonical = canonicalJson(parsed);
+    } catch {
+      canonical = undefined;
     }
-    return { logIndex, treeSize: proof.treeSize };
+    if (canonical !== entry.leaf) fail(`log entry ${logIndex} is not canonical JSON`);
+    return { logIndex, treeSize: proof.treeSize, event: parsed };
   }
 
   private verifySignature(note: string, what: string): VerifiedCheckpoint {

@@ -2,7 +2,10 @@
  * The pull half of the SDK: check the server's manifest against the version digest before a
  * byte is fetched, stream every file into a temporary directory beside the target while hashing
  * it, and rename the directory into place only when every file and the version digest verified.
- * A failure leaves the target as it was and no temporary files behind.
+ * With a log witness, the registration's log inclusion is proven and every attestation is
+ * re-verified (`attestation-check.ts`) before a byte is fetched, so a lying registry fails the
+ * pull before anything is written. A failure leaves the target as it was and no temporary files
+ * behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -14,7 +17,9 @@ import { CustodyError } from '../domain/errors.js';
 import { parseDigest } from '../domain/digest.js';
 import { manifestDigest, toManifest, type Manifest, type ManifestFile } from '../domain/manifest.js';
 import type { ModelRef } from '../domain/model-ref.js';
+import { checkAttestations, type AttestationReport } from './attestation-check.js';
 import type { CustodyClient } from './custody-client.js';
+import type { LogWitness } from './log-witness.js';
 import type { VersionBody } from './responses.js';
 
 export interface PullOptions {
@@ -26,6 +31,11 @@ export interface PullOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Checks run on the version before any byte is fetched (e.g. its log inclusion); throw to stop. */
   readonly verifyVersion?: (version: VersionBody) => Promise<void>;
+  /**
+   * The pinned log key and newest verified checkpoint: pull then proves the registration's log
+   * inclusion and re-verifies every attestation against the key records and their log events.
+   */
+  readonly witness?: LogWitness;
 }
 
 export interface PullResult {
@@ -33,6 +43,10 @@ export interface PullResult {
   readonly version: VersionBody;
   readonly files: number;
   readonly bytes: number;
+  /** Where the registration sits in the log (with a witness; else null). */
+  readonly registration: { readonly logIndex: number; readonly treeSize: number } | null;
+  /** Which attestations are valid, by the client's own checks (with a witness; else null). */
+  readonly attestations: AttestationReport | null;
 }
 
 /** Counts and hashes bytes on their way to disk, refusing more than the manifest announced. */
@@ -91,6 +105,9 @@ async function existingKind(p: string): Promise<'none' | 'empty-dir' | 'dir' | '
 export async function pullVersion(client: CustodyClient, ref: ModelRef, version: VersionBody, options: PullOptions): Promise<PullResult> {
   const manifest = verifyManifest(ref, version);
   await options.verifyVersion?.(version);
+  const witness = options.witness;
+  const registration = witness === undefined ? null : await witness.verifyRegistration(client, version);
+  const attestations = witness === undefined ? null : await checkAttestations(client, witness, version);
   const single = version.singleFile && manifest.files.length === 1;
   const first = manifest.files[0];
   const target = path.resolve(options.output ?? (single && first !== undefined ? first.path : version.name));
@@ -131,7 +148,7 @@ export async function pullVersion(client: CustodyClient, ref: ModelRef, version:
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
-  return { path: target, version, files: manifest.files.length, bytes: total };
+  return { path: target, version, files: manifest.files.length, bytes: total, registration, attestations };
 }
 
 async function download(client: CustodyClient, file: ManifestFile, dest: string, onBytes: (n: number) => void): Promise<void> {

@@ -1,8 +1,67 @@
-/** `custody models`, `custody versions NS/NAME`, `custody show REF`: browse the registry. */
+/**
+ * `custody models`, `custody versions NS/NAME`, `custody show REF`: browse the registry. `show`
+ * prints the seed's verified metadata table (SPEC §4.2): each value from a verified attestation,
+ * naming the key that signed it and where the attestation sits in the log; values whose
+ * attestations a revocation invalidated are marked INVALID; annotations stay apart, UNVERIFIED.
+ */
 import type { Command } from 'commander';
 import { parseModelName, parseModelRef } from '../../domain/model-ref.js';
+import type { MetadataRowBody } from '../../sdk/custody-client.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, table } from '../output.js';
+
+// Control characters, and the Unicode line and bidi controls that can disguise terminal text.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A value a server sent, as terminal-safe text: strings as they are, anything else as JSON;
+ * control characters escaped and long values cut at `max` characters.
+ */
+export function displayText(value: unknown, max = 100): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) as string | undefined) ?? String(value);
+  const safe = text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return safe.length > max ? `${safe.slice(0, max - 1)}…` : safe;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A metadata value in words: parents and preprocessing steps by name and digest, counts for `attestations`. */
+function metadataValue(row: MetadataRowBody): string {
+  const value = row.value;
+  if (row.field === 'attestations' && isRecord(value) && typeof value.valid === 'number' && typeof value.total === 'number') {
+    return `${value.valid} valid of ${value.total}`;
+  }
+  if (Array.isArray(value)) {
+    return displayText(
+      value
+        .map((item: unknown) =>
+          isRecord(item) && typeof item.namespace === 'string' && typeof item.name === 'string' && typeof item.digest === 'string'
+            ? `${item.namespace}/${item.name}@${item.digest}`
+            : isRecord(item) && typeof item.name === 'string' && typeof item.digest === 'string'
+              ? `${item.name}=${item.digest}`
+              : JSON.stringify(item),
+        )
+        .join(', '),
+    );
+  }
+  return displayText(value);
+}
+
+/** The rows as a table: field | value | status | signed by | log index. */
+function metadataTable(rows: readonly MetadataRowBody[]): string {
+  return table(
+    ['field', 'value', 'status', 'signed by', 'log index'],
+    rows.map((row) => {
+      if (row.status === 'missing') return [row.field, '—  (no verified attestation)', 'missing', '—', '—'];
+      const status = row.status === 'invalid' ? `INVALID (${displayText(row.reason ?? 'invalidated', 120)})` : 'verified';
+      const signer = row.source === null ? '—' : `${displayText(row.source.key, 60)} (${displayText(row.source.keyId.slice(0, 12))})`;
+      return [row.field, metadataValue(row), status, signer, row.source === null ? '—' : String(row.source.logIndex)];
+    }),
+  );
+}
 
 export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
   program
@@ -48,14 +107,14 @@ export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () =
     );
   program
     .command('show')
-    .description('show a version: digest, number, files, who pushed it and when, annotations (unverified)')
+    .description('show a version: digest, files, who pushed it, the verified metadata table (each value naming its signer) and the unverified annotations')
     .argument('<ref>', 'NS/NAME@vN or NS/NAME@sha256:<hex>')
     .action((refText: string) =>
       run(async () => {
         const out = ctx.output();
         const ref = parseModelRef(refText);
-        const v = await ctx.withClient((c) => c.getVersion(ref));
-        out.result({ ...v, annotationsVerified: false }, () =>
+        const [v, metadata] = await ctx.withClient((c) => Promise.all([c.getVersion(ref), c.verifiedMetadata(ref)]));
+        out.result({ ...v, annotationsVerified: false, metadata: { version: metadata.version, seed: metadata.seed, training: metadata.training } }, () =>
           [
             `${v.namespace}/${v.name}@v${v.number}  (immutable)`,
             `digest:      ${v.digest}`,
@@ -65,9 +124,14 @@ export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () =
             '',
             table(['path', 'size', 'digest'], v.files.map((f) => [f.path, formatBytes(f.size), f.digest])),
             '',
-            v.annotations === null || v.annotations === undefined
-              ? 'annotations: none'
-              : `annotations (UNVERIFIED, supplied by the pusher):\n${JSON.stringify(v.annotations, null, 2)}`,
+            'verified metadata (each value from a verified attestation, naming the key that signed it):',
+            metadataTable(metadata.seed),
+            '',
+            'training (from the verified provenance):',
+            metadataTable(metadata.training),
+            '',
+            'UNVERIFIED annotations (supplied by the pusher, never checked, never a fact for policy):',
+            v.annotations === null || v.annotations === undefined ? 'none' : JSON.stringify(v.annotations, null, 2),
           ].join('\n'),
         );
       }),

@@ -1,15 +1,37 @@
-/** `custody pull REF`: download, verify every file and the version digest, write atomically. */
+/**
+ * `custody pull REF`: download, verify every file and the version digest, prove the registration
+ * is in the log, re-verify every attestation against the key records and their log events, and
+ * write atomically (SPEC §8). Invalid attestations are reported, not fatal; a registry whose
+ * bundles or claims do not verify fails the pull (VERIFICATION_FAILED, exit 4).
+ */
 import type { Command } from 'commander';
 import { parseModelRef } from '../../domain/model-ref.js';
+import type { AttestationReport } from '../../sdk/attestation-check.js';
 import type { CliContext } from '../context.js';
 import { createProgress } from '../progress.js';
-import { formatBytes } from '../output.js';
+import { formatBytes, table } from '../output.js';
 import { openWitness, saveWitness } from '../log-trust.js';
+import { displayText } from './browse-commands.js';
+
+function reportText(report: AttestationReport): string {
+  if (report.attestations.length === 0) return 'attestations: none';
+  const rows = report.attestations.map((a) => [
+    displayText(a.predicateType, 80),
+    `${displayText(a.key, 60)} (${a.keyId.slice(0, 12)})`,
+    a.valid ? 'valid' : `INVALID (${a.code ?? ''}: ${displayText(a.reason ?? '', 160)})`,
+    String(a.logIndex),
+    a.valid === a.serverValid ? '' : `registry says ${a.serverValid ? 'valid' : 'invalid'}`,
+  ]);
+  return (
+    `attestations: ${report.valid} valid, ${report.invalid} invalid (each signature verified here; keys and attestations checked against their log events)\n` +
+    table(['predicate type', 'key', 'status', 'log index', ''], rows)
+  );
+}
 
 export function registerPull(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
   program
     .command('pull')
-    .description('download a version, verify every file and its digest, and write it atomically')
+    .description('download a version, verify every file, its digest, its log inclusion and its attestations, and write it atomically')
     .argument('<ref>', 'NS/NAME@vN or NS/NAME@sha256:<hex>')
     .option('-o, --output <path>', 'target directory (or file, for a single-file model)')
     .option('--force', 'replace a non-empty target')
@@ -22,25 +44,40 @@ export function registerPull(program: Command, ctx: CliContext, run: (fn: () => 
         const progress = createProgress(!out.quiet);
         try {
           const witness = await openWitness(client, opts.logKey);
-          let logged: { logIndex: number; treeSize: number } | undefined;
-          const result = await client.pull(ref, {
-            verifyVersion: async (version) => {
-              logged = await witness.verifyRegistration(client, version);
-              await saveWitness(client, witness);
-            },
-            ...(opts.output === undefined ? {} : { output: opts.output }),
-            force: opts.force === true,
-            onProgress: (done, total) => {
-              progress.update('pull', done, total);
-            },
-          });
+          const result = await client
+            .pull(ref, {
+              witness,
+              ...(opts.output === undefined ? {} : { output: opts.output }),
+              force: opts.force === true,
+              onProgress: (done, total) => {
+                progress.update('pull', done, total);
+              },
+            })
+            .catch(async (error: unknown) => {
+              // Keep the newest checkpoint verified so far even when the pull failed afterwards.
+              await saveWitness(client, witness).catch(() => undefined);
+              throw error;
+            });
+          await saveWitness(client, witness);
           progress.stop();
           const v = result.version;
+          const logged = result.registration;
           out.result(
-            { model: `${v.namespace}/${v.name}`, number: v.number, digest: v.digest, path: result.path, files: result.files, bytes: result.bytes, verified: true, log: logged ?? null },
+            {
+              model: `${v.namespace}/${v.name}`,
+              number: v.number,
+              digest: v.digest,
+              path: result.path,
+              files: result.files,
+              bytes: result.bytes,
+              verified: true,
+              log: logged,
+              attestations: result.attestations,
+            },
             () =>
               `pulled ${v.namespace}/${v.name}@v${v.number} into ${result.path}\ndigest:   ${v.digest} (verified: ${result.files} file(s), ${formatBytes(result.bytes)})` +
-              (logged === undefined ? '' : `\nlog:      registration is entry ${logged.logIndex}, included in a checkpoint of ${logged.treeSize} entries signed by the pinned key`),
+              (logged === null ? '' : `\nlog:      registration is entry ${logged.logIndex}, included in a checkpoint of ${logged.treeSize} entries signed by the pinned key`) +
+              (result.attestations === null ? '' : `\n${reportText(result.attestations)}`),
           );
         } finally {
           progress.stop();
