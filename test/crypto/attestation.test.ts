@@ -10,6 +10,7 @@ import { CustodyError } from '../../src/domain/errors.js';
 import { createAttestation, openAttestation, verifyAttestationSignature, type OpenedAttestation } from '../../src/crypto/attestation.js';
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from '../../src/crypto/dsse.js';
 import { generateSigningKey, keyHints, parsePrivateKey, type KeyType, type PrivateKeyInfo, type PublicKeyInfo } from '../../src/crypto/signing-keys.js';
+import { subjectSha256s } from '../../src/crypto/in-toto-statement.js';
 import { certificateChainBundle, publicKeyBundle } from '../../src/crypto/sigstore-bundle.js';
 
 const VERSION_DIGEST = createHash('sha256').update('a model version manifest').digest('hex');
@@ -223,6 +224,61 @@ describe('openAttestation refusals', () => {
   it('passes maxBytes on to the bundle parser', () => {
     const bytes = Buffer.from(attest(newKey()).bundleJson);
     expect(errorOf(() => openAttestation(bytes, { maxBytes: 100 })).code).toBe('INVALID_BUNDLE');
+  });
+});
+
+describe('statement checks on ingest (in-toto Statement v1)', () => {
+  const key = newKey();
+  const subject = [{ digest: { sha256: VERSION_DIGEST } }];
+  const base = { _type: 'https://in-toto.io/Statement/v1', subject, predicateType: PREDICATE_TYPE, predicate: {} };
+
+  /** A correctly signed bundle around arbitrary payload bytes. */
+  function signedBundle(payload: Buffer | string): Buffer {
+    const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    return Buffer.from(JSON.stringify(publicKeyBundle(signEnvelope(IN_TOTO_PAYLOAD_TYPE, bytes, key), key.publicKey.keyId)));
+  }
+
+  it.each([
+    ['a v0.1 _type', { ...base, _type: 'https://in-toto.io/Statement/v0.1' }, '_type'],
+    ['no subject', { ...base, subject: undefined }, 'subject'],
+    ['an empty subject list', { ...base, subject: [] }, 'subject'],
+    ['a subject that is not an object', { ...base, subject: ['sha256:abc'] }, 'subject[0]'],
+    ['a subject without digest', { ...base, subject: [{ name: 'model' }] }, 'subject[0].digest'],
+    ['an empty digest set', { ...base, subject: [{ digest: {} }] }, 'subject[0].digest'],
+    ['a numeric digest value', { ...base, subject: [{ digest: { gitCommit: 5 } }] }, 'subject[0].digest.gitCommit'],
+    ['a non-string subject name', { ...base, subject: [{ name: 1, digest: { sha256: VERSION_DIGEST } }] }, 'subject[0].name'],
+    ['a short sha512', { ...base, subject: [...subject, { digest: { sha512: 'ab' } }] }, 'subject[1].digest.sha512'],
+    ['no predicateType', { ...base, predicateType: undefined }, 'predicateType'],
+    ['a relative predicateType', { ...base, predicateType: '/attestation/evaluation/v1' }, 'predicateType'],
+    ['a predicateType with spaces', { ...base, predicateType: 'https://custody.dev/a b' }, 'predicateType'],
+    ['a predicate that is an array', { ...base, predicate: [] }, 'predicate'],
+    ['a payload that is an array', [base], 'statement'],
+  ])('refuses %s as INVALID_STATEMENT naming the field', (_what, statement, field) => {
+    const error = errorOf(() => openAttestation(signedBundle(JSON.stringify(statement))));
+    expect(error.code).toBe('INVALID_STATEMENT');
+    expect(error.details?.['field']).toBe(field);
+  });
+
+  it.each([
+    ['invalid UTF-8', Buffer.concat([Buffer.from('{"_type":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), /UTF-8/],
+    ['a byte-order mark', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(base))]), /not valid JSON/],
+    ['not JSON', Buffer.from('{"_type":'), /not valid JSON/],
+    ['a duplicate subject key', Buffer.from(JSON.stringify(base).replace('"subject":', '"subject":[],"subject":')), /duplicate key "subject"/],
+    ['nesting deeper than 64', Buffer.from(JSON.stringify({ ...base, predicate: { x: JSON.parse(`${'['.repeat(63)}${']'.repeat(63)}`) as unknown } })), /deeper than 64/],
+  ])('refuses a payload with %s as INVALID_STATEMENT', (_what, payload, message) => {
+    const error = errorOf(() => openAttestation(signedBundle(payload)));
+    expect(error.code).toBe('INVALID_STATEMENT');
+    expect(error.message).toMatch(message);
+  });
+
+  it('reads a missing predicate as {}, keeps unknown subject fields, and lists the subject sha256s', () => {
+    const other = 'b'.repeat(64);
+    const opened = openAttestation(
+      signedBundle(JSON.stringify({ ...base, predicate: undefined, subject: [{ digest: { sha256: VERSION_DIGEST }, uri: 'custody:ns/model' }, { digest: { gitCommit: 'abc', sha256: other } }] })),
+    );
+    expect(opened.statement.predicate).toEqual({});
+    expect(opened.statement.subject[0]?.['uri']).toBe('custody:ns/model');
+    expect(subjectSha256s(opened.statement)).toEqual([VERSION_DIGEST, other]);
   });
 });
 
