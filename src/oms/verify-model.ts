@@ -9,7 +9,7 @@
  * for the manifest, the files.
  * Spec: ../../shared/reference/oms.md §1, §3, §6; ../../shared/SPEC.md §4.1.
  */
-import { readFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import nodePath from 'node:path';
 import { IN_TOTO_PAYLOAD_TYPE, verifyEnvelopeSignature, type DsseEnvelope } from '../crypto/dsse.js';
 import { parseBundle, type ParsedBundle } from '../crypto/sigstore-bundle.js';
@@ -160,12 +160,7 @@ export function verifyOmsBundle(bundleBytes: Uint8Array, method: OmsVerification
  */
 export async function verifyModel(options: VerifyModelOptions): Promise<ModelVerification> {
   const signaturePath = nodePath.resolve(options.signaturePath);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(signaturePath);
-  } catch (error) {
-    throw new CustodyError('USAGE', `cannot read the signature file ${options.signaturePath}`, { cause: error });
-  }
+  const bytes = await readSignatureFile(signaturePath, options.signaturePath);
   const verified = verifyOmsBundle(bytes, options.method, options.now === undefined ? {} : { now: options.now });
   const { statement } = verified;
 
@@ -207,6 +202,24 @@ export async function verifyModel(options: VerifyModelOptions): Promise<ModelVer
     legacySignature: verified.legacySignature,
     files: model.files.map((f) => ({ path: f.path, sha256: f.sha256 })),
   };
+}
+
+/** Reads the bundle, refusing a huge file before reading it (parse stage) and a missing one (USAGE). */
+async function readSignatureFile(absolute: string, given: string): Promise<Buffer> {
+  let handle: FileHandle;
+  try {
+    handle = await open(absolute, 'r');
+  } catch (error) {
+    throw new CustodyError('USAGE', `cannot read the signature file ${given}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new CustodyError('USAGE', `the signature ${given} is not a regular file`);
+    if (stats.size > MAX_BUNDLE_BYTES) throw fail('parse', `the signature file is larger than ${MAX_BUNDLE_BYTES} bytes`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The bundle-stage checks the generic parser leaves to us (reference/oms.md §6.3 "bundle"). */

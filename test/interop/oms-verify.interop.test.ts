@@ -87,7 +87,7 @@ describe('model-transparency signed vectors (library)', () => {
     expect(new Set(vectors.map((v) => v.method))).toEqual(new Set(['key', 'certificate', 'sigstore']));
   });
 
-  it.each(vectors.map((v) => [v.id, v] as const))('%s verifies with its %s', async (_id, vector) => {
+  it.each(vectors.map((v) => [v.id, v.method, v] as const))('%s verifies with the %s method', async (_id, _method, vector) => {
     // Files the vector says are not part of the model are the signature itself (inside the model).
     expect(vector.excludeFromModel.every((f) => path.join(vector.model, f) === vector.bundle)).toBe(true);
     const result = await verifyModel({ modelPath: at(vector.model), signaturePath: at(vector.bundle), method: methodOf(vector), ignorePaths: vector.ignorePaths });
