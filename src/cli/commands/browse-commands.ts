@@ -56,7 +56,7 @@ function metadataTable(rows: readonly MetadataRowBody[]): string {
     ['field', 'value', 'status', 'signed by', 'log index'],
     rows.map((row) => {
       if (row.status === 'missing') return [row.field, '—  (no verified attestation)', 'missing', '—', '—'];
-      const status = row.status === 'invalid' ? `INVALID (${displayText(row.reason ?? 'invalidated', 120)})` : 'verified';
+      const status = row.status === 'invalid' ? `INVALID (${displayText(row.reason ?? 'invalidated', 200)})` : 'verified';
       const signer = row.source === null ? '—' : `${displayText(row.source.key, 60)} (${displayText(row.source.keyId.slice(0, 12))})`;
       return [row.field, metadataValue(row), status, signer, row.source === null ? '—' : String(row.source.logIndex)];
     }),
