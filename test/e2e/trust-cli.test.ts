@@ -6,8 +6,10 @@
  * the signing key; attestations added after entry (idempotently) and listed; lineage of a child
  * version as a tree and as a graph; pull re-verifying each attestation; a revocation with
  * `--compromised-since` invalidating exactly what was logged from then on; and pull failing with
- * exit 4 when the registry's answers contradict its own log. Run `npm run build` first.
+ * exit 4 when an insider's edits make the registry serve a forged signature or answers its own
+ * log contradicts. Run `npm run build` first.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -346,7 +348,7 @@ describe.each(BACKENDS)('keys, attestations, verified metadata, lineage and pull
     expect(json(lateAdd)).toMatchObject({ error: { code: 'KEY_REVOKED' } });
   }, TIMEOUT);
 
-  it('pull fails with exit 4 and writes nothing when the registry serves a revocation or an attestation its own log contradicts', async () => {
+  it('pull fails with exit 4 and writes nothing when the registry serves a bundle whose signature fails, or a revocation or attestation its own log contradicts', async () => {
     if (storage === undefined) throw new Error('no storage');
     const target = file('never-written');
     // An insider erases the compromise instant: the registry would now call the scanner's attestations valid.
@@ -358,6 +360,22 @@ describe.each(BACKENDS)('keys, attestations, verified metadata, lineage and pull
     expect(String((json(hidden).error as Json).message)).toContain('key.revoked event');
     await rawSql(storage, 'update signer_keys set compromised_since = ? where name = ?', [String(row?.compromised_since), 'scanner']);
     ok(await cli('--json', 'pull', 'vision/base@v1', '-o', file('pulled-restored')));
+
+    // An insider edits the stored vulns bundle's signature (and its digest column to match): the
+    // registry still serves it as valid, but its signature no longer verifies here.
+    const [vulns] = await rawSql(storage, 'select bundle, bundle_digest from attestations where predicate_type = ?', [VULNS]);
+    const bundle = JSON.parse(String(vulns?.bundle)) as { dsseEnvelope: { signatures: { sig: string }[] } };
+    const signature = bundle.dsseEnvelope.signatures[0];
+    if (signature === undefined) throw new Error('the stored bundle has no signature');
+    const sig = Buffer.from(signature.sig, 'base64');
+    sig[sig.length - 5] = (sig[sig.length - 5] ?? 0) ^ 0x01;
+    signature.sig = sig.toString('base64');
+    const forged = `${JSON.stringify(bundle, null, 2)}\n`;
+    await rawSql(storage, 'update attestations set bundle = ?, bundle_digest = ? where predicate_type = ?', [forged, createHash('sha256').update(forged).digest('hex'), VULNS]);
+    const badSignature = await cli('--json', 'pull', 'vision/base@v1', '-o', target);
+    expect(badSignature.code).toBe(4);
+    expect(String((json(badSignature).error as Json).message)).toMatch(/signature of the .*vulns\/v0\.2 attestation at log entry \d+ does not verify with key scanner/);
+    await rawSql(storage, 'update attestations set bundle = ?, bundle_digest = ? where predicate_type = ?', [String(vulns?.bundle), String(vulns?.bundle_digest), VULNS]);
 
     // An insider backdates the test result to before the compromise: the registry would call it valid
     // again, but the attestation.added event at its log index carries the real time.

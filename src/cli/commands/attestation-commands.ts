@@ -45,10 +45,12 @@ export function registerAttestations(program: Command, ctx: CliContext, run: (fn
       run(async () => {
         const out = ctx.output();
         const ref = parseModelRef(refText);
+        // Every file is read before the first request: a missing file is a usage error that sends nothing.
+        const bundles: { file: string; bundle: string }[] = [];
+        for (const file of files) bundles.push({ file, bundle: await readLimitedText(file, MAX_ATTESTATION_BUNDLE_BYTES, 'the attestation bundle') });
         const outcomes: AddOutcome[] = [];
         await ctx.withClient(async (client) => {
-          for (const file of files) {
-            const bundle = await readLimitedText(file, MAX_ATTESTATION_BUNDLE_BYTES, 'the attestation bundle');
+          for (const { file, bundle } of bundles) {
             let added: AttestationBody;
             try {
               added = await client.addAttestation(ref, bundle);
