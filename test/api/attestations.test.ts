@@ -6,10 +6,15 @@
  * changes are logged; the verified metadata table names the signing key and shows invalidated
  * values as invalid.
  */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { BACKENDS, REPO_ROOT, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { addKey, api, auditEvents, makeKey, provenancePredicate, RED_TEAM, register, signBundle, SLSA, TEST_RESULT, uploadRandomModel, VULNS } from '../support/trust-fixtures.js';
+
+const CERT_PEM = path.join(REPO_ROOT, '..', 'shared', 'interop', 'oms', 'keys', 'certificate', 'signing-key-cert.pem');
 
 describe.each(BACKENDS)('attestations (%s)', (backend) => {
   let reg: TestRegistry;
@@ -59,6 +64,16 @@ describe.each(BACKENDS)('attestations (%s)', (backend) => {
     ['KEY_PREDICATE_NOT_ALLOWED', () => signBundle(sandbox, digest, VULNS, { scanner: { uri: 'x', result: [] } })],
     ['UNKNOWN_SIGNER', () => signBundle(makeKey('nobody'), digest, TEST_RESULT, { result: 'PASSED', configuration: [] })],
     ['INVALID_BUNDLE', () => '{"mediaType": "nope"}'],
+    [
+      'UNSUPPORTED_ALGORITHM',
+      () => {
+        // Certificate material (an X.509 signer) instead of a registered key: not an algorithm the registry accepts.
+        const bundle = JSON.parse(signBundle(sandbox, digest, TEST_RESULT, { result: 'PASSED', configuration: [] })) as { verificationMaterial: unknown };
+        const der = new X509Certificate(readFileSync(CERT_PEM)).raw.toString('base64');
+        bundle.verificationMaterial = { x509CertificateChain: { certificates: [{ rawBytes: der }] }, tlogEntries: [] };
+        return JSON.stringify(bundle);
+      },
+    ],
     [
       'SIGNATURE_INVALID',
       () => {
