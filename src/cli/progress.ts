@@ -37,3 +37,28 @@ export function createProgress(enabled: boolean): Progress {
     },
   };
 }
+
+/** The callbacks a model scan takes (`scanModel`, OMS sign/verify) to drive one `hash` bar. */
+export interface HashProgress {
+  readonly onScanned: (scanned: { readonly bytes: number }) => void;
+  readonly onProgress: (done: number) => void;
+  /** Ends the bar; call it whether the scan succeeded or not. */
+  readonly stop: () => void;
+}
+
+/** A `hash` progress bar fed by a model scan's callbacks (total known once the walk is done). */
+export function hashProgress(enabled: boolean): HashProgress {
+  const progress = createProgress(enabled);
+  let total = 0;
+  return {
+    onScanned: ({ bytes }) => {
+      total = bytes;
+    },
+    onProgress: (done) => {
+      progress.update('hash', done, total);
+    },
+    stop: () => {
+      progress.stop();
+    },
+  };
+}

@@ -40,7 +40,8 @@ export const ATTESTATION_REJECTION_CODES: ReadonlySet<string> = new Set([
 ]);
 
 export interface AddAttestationResult {
-  readonly attestation: AttestationRecord;
+  /** The stored attestation (the earlier one on resubmission), judged against its key now. */
+  readonly attestation: AttestationView;
   /** False when the same signed statement was already stored: the stored one is returned. */
   readonly created: boolean;
   readonly receipt: Receipt | null;
@@ -112,17 +113,19 @@ export class AttestationService {
   async add(actor: Actor, model: ModelName, selector: VersionSelector, bundle: string): Promise<AddAttestationResult> {
     const { version, files } = await this.registry.getVersion(model, selector);
     try {
-      return await this.store.transaction(async (tx) => {
+      const { record, key, created, receipt } = await this.store.transaction(async (tx) => {
         const now = isoNow(this.clock);
         const accepted = await checkAttestation(tx, bundle, { namespace: version.namespace, versionDigest: version.digest, files, singleFile: version.singleFile }, now);
         const existing = await tx.findAttestation(version.id, accepted.opened.paeDigest, accepted.key.keyId);
-        if (existing !== undefined) return { attestation: existing, created: false, receipt: null };
+        if (existing !== undefined) return { record: existing, key: accepted.key, created: false, receipt: null };
         const [receipt] = await this.log.append(tx, [attestationAddedEvent(actor, version, accepted, 'attestation', now)]);
         if (receipt === undefined) throw new CustodyError('INTERNAL', 'the log returned no receipt');
         const attestation = toAttestationRecord(actor, version, accepted, 'attestation', now, receipt.logIndex);
         await tx.insertAttestation(attestation);
-        return { attestation, created: true, receipt };
+        return { record: attestation, key: accepted.key, created: true, receipt };
       });
+      const view: AttestationView = { record, statement: storedStatement(record), status: attestationStatus(record.loggedAt, key), key };
+      return { attestation: view, created, receipt };
     } catch (error) {
       if (error instanceof CustodyError && ATTESTATION_REJECTION_CODES.has(error.code)) {
         await this.log.appendAlone([

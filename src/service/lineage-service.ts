@@ -62,14 +62,16 @@ export class LineageService {
     const edges = new Map<string, LineageLink>();
     let truncated = false;
 
+    const linksOf = async (current: VersionRecord, up: boolean): Promise<{ namespace: string; name: string; digest: string }[]> =>
+      up
+        ? (await this.store.listParentEdges(current.id)).map((e) => ({ namespace: e.parentNamespace, name: e.parentName, digest: e.parentDigest }))
+        : (await this.store.listChildEdges(current.namespace, current.name, current.digest)).map((e) => ({ namespace: e.childNamespace, name: e.childName, digest: e.childDigest }));
     const walk = async (up: boolean): Promise<void> => {
       let frontier: VersionRecord[] = [version];
       for (let level = 0; level < depth && frontier.length > 0; level++) {
         const next: VersionRecord[] = [];
         for (const current of frontier) {
-          const links = up
-            ? (await this.store.listParentEdges(current.id)).map((e) => ({ namespace: e.parentNamespace, name: e.parentName, digest: e.parentDigest }))
-            : (await this.store.listChildEdges(current.namespace, current.name, current.digest)).map((e) => ({ namespace: e.childNamespace, name: e.childName, digest: e.childDigest }));
+          const links = await linksOf(current, up);
           for (const link of links) {
             const id = nodeId(link);
             const edge = up ? { child: nodeId(current), parent: id } : { child: id, parent: nodeId(current) };
@@ -87,7 +89,8 @@ export class LineageService {
         }
         frontier = next;
       }
-      if (frontier.length > 0) truncated = true;
+      // Stopped by depth: cut short only if the last level still has links beyond it.
+      for (const current of frontier) if (!truncated && (await linksOf(current, up)).length > 0) truncated = true;
     };
     if (direction !== 'descendants') await walk(true);
     if (direction !== 'ancestors') await walk(false);

@@ -174,6 +174,9 @@ describe.each(BACKENDS)('provenance at entry (%s)', (backend) => {
 
     const up = await api(reg, 'GET', `/api/v1/models/fraud/detector/versions/${child.digest}/lineage?direction=ancestors`);
     expect(up.json['edges']).toEqual([{ child: `fraud/detector@${child.digest}`, parent: `fraud/base@${parent.digest}` }]);
+    // The depth limit reached a version without parents: nothing was cut short.
+    const shallow = await api(reg, 'GET', `/api/v1/models/fraud/detector/versions/${child.digest}/lineage?direction=ancestors&depth=1`);
+    expect(shallow.json['truncated']).toBe(false);
     const down = await api(reg, 'GET', `/api/v1/models/fraud/base/versions/${parent.digest}/lineage?direction=descendants`);
     const nodes = down.json['nodes'] as { id: string; trainingData: { value: unknown; status: string } }[];
     expect(nodes.find((n) => n.id === `fraud/detector@${child.digest}`)?.trainingData).toMatchObject({ value: `sha256:${'1'.repeat(64)}`, status: 'verified' });

@@ -165,12 +165,8 @@ export const trustRoutes = [
       422: { description: 'refused and logged as attestation.rejected (SIGNATURE_INVALID, UNKNOWN_SIGNER, KEY_REVOKED, SUBJECT_MISMATCH, …)' },
     },
     handle: async ({ params, body, actor, services }) => {
-      const selector = parseSelector(params.selector);
-      const { attestation, created, receipt } = await services.attestations.add(requireActor({ actor }), params, selector, body.bundle);
-      const views = await services.attestations.list(params, selector);
-      const view = views.attestations.find((v) => v.record.id === attestation.id);
-      if (view === undefined) throw new Error('stored attestation not found right after it was stored');
-      return { status: created ? 201 : 200, json: { ...attestationJson(view, false), created, receipt } };
+      const { attestation, created, receipt } = await services.attestations.add(requireActor({ actor }), params, parseSelector(params.selector), body.bundle);
+      return { status: created ? 201 : 200, json: { ...attestationJson(attestation, false), created, receipt } };
     },
   }),
   defineRoute({

@@ -13,7 +13,7 @@ import { parseDigest } from '../../domain/digest.js';
 import { CustodyError } from '../../domain/errors.js';
 import { scanModel } from '../../sdk/local-model.js';
 import type { CliContext } from '../context.js';
-import { createProgress } from '../progress.js';
+import { hashProgress } from '../progress.js';
 import { readLimitedText, writeFileAtomically } from './signing-files.js';
 
 const MAX_KEY_FILE_BYTES = 64 * 1024;
@@ -65,19 +65,12 @@ export function registerAttest(program: Command, ctx: CliContext, run: (fn: () =
         if (subjectArg.startsWith('sha256:')) {
           subject = { digest: { sha256: parseDigest(subjectArg).hex } };
         } else {
-          const progress = createProgress(!out.quiet);
-          let total = 0;
+          const progress = hashProgress(!out.quiet);
           const model = await scanModel(subjectArg, {
             ...(opts.ignorePath === undefined ? {} : { ignorePaths: opts.ignorePath }),
-            onScanned: ({ bytes }) => {
-              total = bytes;
-            },
-            onProgress: (done) => {
-              progress.update('hash', done, total);
-            },
-          }).finally(() => {
-            progress.stop();
-          });
+            onScanned: progress.onScanned,
+            onProgress: progress.onProgress,
+          }).finally(progress.stop);
           subject = { name: nodePath.basename(model.root), digest: { sha256: parseDigest(model.digest).hex } };
         }
         const { bundleJson } = createAttestation({ subjects: [subject], predicateType: opts.predicateType, predicate, privateKey });

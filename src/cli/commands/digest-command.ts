@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { scanModel } from '../../sdk/local-model.js';
 import type { CliContext } from '../context.js';
-import { createProgress } from '../progress.js';
+import { hashProgress } from '../progress.js';
 import { formatBytes, table } from '../output.js';
 
 export function registerDigest(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
@@ -14,19 +14,12 @@ export function registerDigest(program: Command, ctx: CliContext, run: (fn: () =
     .action((target: string, opts: { ignorePath?: string[] }) =>
       run(async () => {
         const out = ctx.output();
-        const progress = createProgress(!out.quiet);
-        let total = 0;
+        const progress = hashProgress(!out.quiet);
         const model = await scanModel(target, {
           ...(opts.ignorePath === undefined ? {} : { ignorePaths: opts.ignorePath }),
-          onScanned: ({ bytes }) => {
-            total = bytes;
-          },
-          onProgress: (done) => {
-            progress.update('hash', done, total);
-          },
-        }).finally(() => {
-          progress.stop();
-        });
+          onScanned: progress.onScanned,
+          onProgress: progress.onProgress,
+        }).finally(progress.stop);
         out.result(
           {
             digest: model.digest,

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { createModelSignature } from '../../oms/sign-model.js';
 import type { CliContext } from '../context.js';
-import { createProgress } from '../progress.js';
+import { hashProgress } from '../progress.js';
 import { readLimitedText, writeFileAtomically } from './signing-files.js';
 
 const MAX_KEY_FILE_BYTES = 64 * 1024;
@@ -37,23 +37,16 @@ export function registerSign(program: Command, ctx: CliContext, run: (fn: () => 
         const out = ctx.output();
         const privateKeyPem = await readLimitedText(opts.key, MAX_KEY_FILE_BYTES, 'the private key file');
         const chainTexts = await Promise.all((opts.certChain ?? []).map((file) => readLimitedText(file, MAX_CHAIN_FILE_BYTES, 'the certificate file')));
-        const progress = createProgress(!out.quiet);
-        let total = 0;
+        const progress = hashProgress(!out.quiet);
         const signed = await createModelSignature({
           modelPath: target,
           privateKeyPem,
           signaturePath: opts.output,
           ...(opts.ignorePath === undefined ? {} : { ignorePaths: opts.ignorePath }),
           ...(chainTexts.length === 0 ? {} : { certificateChainPem: chainTexts.join('\n') }),
-          onScanned: ({ bytes }) => {
-            total = bytes;
-          },
-          onProgress: (done) => {
-            progress.update('hash', done, total);
-          },
-        }).finally(() => {
-          progress.stop();
-        });
+          onScanned: progress.onScanned,
+          onProgress: progress.onProgress,
+        }).finally(progress.stop);
         await writeFileAtomically(opts.output, `${signed.bundleJson}\n`);
         out.result(
           {

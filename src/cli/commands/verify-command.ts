@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { CustodyError } from '../../domain/errors.js';
 import { verifyModel, type OmsVerificationMethod } from '../../oms/verify-model.js';
 import type { CliContext } from '../context.js';
-import { createProgress } from '../progress.js';
+import { hashProgress } from '../progress.js';
 import { readLimitedText } from './signing-files.js';
 
 const MAX_KEY_FILE_BYTES = 64 * 1024;
@@ -66,8 +66,7 @@ export function registerVerify(program: Command, ctx: CliContext, run: (fn: () =
       run(async () => {
         const out = ctx.output();
         const method = await methodOf(opts);
-        const progress = createProgress(!out.quiet);
-        let total = 0;
+        const progress = hashProgress(!out.quiet);
         const result = await verifyModel({
           modelPath: target,
           signaturePath: opts.signature,
@@ -75,15 +74,9 @@ export function registerVerify(program: Command, ctx: CliContext, run: (fn: () =
           ...(opts.ignorePath === undefined ? {} : { ignorePaths: opts.ignorePath }),
           ignoreUnsignedFiles: opts.ignoreUnsignedFiles === true,
           ignoreGitPaths: opts.ignoreGitPaths,
-          onScanned: ({ bytes }) => {
-            total = bytes;
-          },
-          onProgress: (done) => {
-            progress.update('hash', done, total);
-          },
-        }).finally(() => {
-          progress.stop();
-        });
+          onScanned: progress.onScanned,
+          onProgress: progress.onProgress,
+        }).finally(progress.stop);
         out.result({ verified: true, model: target, signature: opts.signature, ...result }, () =>
           [
             `verified: ${target} matches ${opts.signature} (method ${result.method}), signed by ${result.signer}`,
