@@ -252,9 +252,9 @@ async function addPrincipal(reg: TestRegistry): Promise<string> {
   const now = new Date().toISOString();
   const principalId = newId();
   await reg.registry.metadata.transaction(async (tx) => {
-    await tx.insertPrincipal({ id: principalId, name: `other-${principalId.toLowerCase()}`, kind: 'user', createdAt: now, disabledAt: null });
-    await tx.insertBinding({ id: newId(), principalId, role: 'admin', namespaces: null, environments: null, createdAt: now });
-    await tx.insertToken({ id: newId(), principalId, name: 'test', tokenHash: hashApiToken(token), createdAt: now, expiresAt: null, revokedAt: null });
+    await tx.insertPrincipal({ id: principalId, name: `other-${principalId.toLowerCase()}`, kind: 'user', createdAt: now, disabledAt: null, oidc: null });
+    await tx.insertBinding({ id: newId(), principalId, role: 'admin', namespaces: null, environments: null, condition: null, createdAt: now, revokedAt: null });
+    await tx.insertToken({ id: newId(), principalId, name: 'test', tokenHash: hashApiToken(token), createdAt: now, expiresAt: null, revokedAt: null, permissions: null });
   });
   return token;
 }

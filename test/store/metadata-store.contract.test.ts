@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/domain/digest.js';
 import type { ManifestFile } from '../../src/domain/manifest.js';
 import { hashLeaf } from '../../src/log/merkle.js';
-import type { LogHash, MetadataStore, NewLogEntry, NewVersion, Principal, UploadSession } from '../../src/store/metadata-store.js';
+import type { ApiToken, LogHash, MetadataStore, NewLogEntry, NewVersion, Principal, RoleBinding, UploadSession } from '../../src/store/metadata-store.js';
 import { openMetadataStore } from '../../src/store/open-metadata-store.js';
 import { createPostgresDatabase, metadataStoreFactories, type OpenedMetadataStore } from '../support/databases.js';
 
@@ -34,7 +34,27 @@ function newVersion(namespace: string, name: string, seed: string, files: readon
 }
 
 function principal(name: string): Principal {
-  return { id: `p-${name}`, name, kind: 'user', createdAt: T0, disabledAt: null };
+  return { id: `p-${name}`, name, kind: 'user', createdAt: T0, disabledAt: null, oidc: null };
+}
+
+const ISSUER = 'https://token.actions.githubusercontent.com';
+
+/** A service principal acting for the OIDC workload `issuer` + `subject`. */
+function service(name: string, subject: string, issuer = ISSUER, condition: string | null = null): Principal {
+  return { id: `p-${name}`, name, kind: 'service', createdAt: T0, disabledAt: null, oidc: { issuer, subject, condition } };
+}
+
+function apiToken(id: string, principalId: string, fields: Partial<ApiToken> = {}): ApiToken {
+  return { id, principalId, name: id, tokenHash: sha256Hex(`secret:${id}`), createdAt: T0, expiresAt: null, revokedAt: null, permissions: null, ...fields };
+}
+
+function binding(id: string, principalId: string, fields: Partial<RoleBinding> = {}): RoleBinding {
+  return { id, principalId, role: 'reader', namespaces: null, environments: null, condition: null, createdAt: T0, revokedAt: null, ...fields };
+}
+
+/** Midnight UTC of day `n` of January 2025. */
+function day(n: number): string {
+  return `2025-01-${String(n).padStart(2, '0')}T00:00:00.000Z`;
 }
 
 /** Runs one statement on a connection of its own and returns its rows. */
@@ -125,16 +145,16 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
     await store.migrate();
     await store.migrate();
     expect(await store.countPrincipals()).toBe(1);
-    expect(await countRows(opened.spec, 'custody_migrations')).toBe(3);
+    expect(await countRows(opened.spec, 'custody_migrations')).toBe(4);
     expect(await countRows(opened.spec, 'log_head')).toBe(1);
   });
 
   it('round-trips principals, tokens and role bindings', async () => {
     const alice = principal('alice');
-    const bot: Principal = { id: 'p-bot', name: 'bot', kind: 'service', createdAt: T0, disabledAt: '2025-02-01T00:00:00.000Z' };
-    const token = { id: 't1', principalId: alice.id, name: 'laptop', tokenHash: sha256Hex('secret'), createdAt: T0, expiresAt: null, revokedAt: null };
-    const scoped = { id: 'b1', principalId: alice.id, role: 'publisher', namespaces: ['vision', 'nlp'], environments: ['staging'], createdAt: T0 };
-    const global = { id: 'b2', principalId: alice.id, role: 'reader', namespaces: null, environments: null, createdAt: '2025-01-02T00:00:00.000Z' };
+    const bot: Principal = { id: 'p-bot', name: 'bot', kind: 'service', createdAt: T0, disabledAt: '2025-02-01T00:00:00.000Z', oidc: null };
+    const token = { id: 't1', principalId: alice.id, name: 'laptop', tokenHash: sha256Hex('secret'), createdAt: T0, expiresAt: null, revokedAt: null, permissions: null };
+    const scoped = { id: 'b1', principalId: alice.id, role: 'publisher', namespaces: ['vision', 'nlp'], environments: ['staging'], condition: null, createdAt: T0, revokedAt: null };
+    const global = { id: 'b2', principalId: alice.id, role: 'reader', namespaces: null, environments: null, condition: null, createdAt: '2025-01-02T00:00:00.000Z', revokedAt: null };
     await store.transaction(async (tx) => {
       await tx.insertPrincipal(alice);
       await tx.insertPrincipal(bot);
@@ -162,7 +182,7 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
   });
 
   it('rejects a token for a principal that does not exist', async () => {
-    const token = { id: 't1', principalId: 'p-ghost', name: 'x', tokenHash: sha256Hex('s'), createdAt: T0, expiresAt: null, revokedAt: null };
+    const token = { id: 't1', principalId: 'p-ghost', name: 'x', tokenHash: sha256Hex('s'), createdAt: T0, expiresAt: null, revokedAt: null, permissions: null };
     await expect(store.transaction((tx) => tx.insertToken(token))).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await store.findTokenByHash(token.tokenHash)).toBeUndefined();
   });
@@ -420,7 +440,7 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
   it('turns corrupt rows into INTERNAL without repeating their content', async () => {
     await registerVersions(store, 'vision', 'resnet', ['a', 'b']);
     await store.transaction(async (tx) => {
-      await tx.insertBinding({ id: 'b1', principalId: 'p1', role: 'reader', namespaces: ['x'], environments: null, createdAt: T0 });
+      await tx.insertBinding({ id: 'b1', principalId: 'p1', role: 'reader', namespaces: ['x'], environments: null, condition: null, createdAt: T0, revokedAt: null });
     });
     await rawQuery(opened.spec, `update versions set annotations = '{"secret-ish' where number = 1`);
     await rawQuery(opened.spec, `update versions set total_size = 1152921504606846977 where number = 2`);
@@ -430,6 +450,303 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
     expect((failure as Error).message).not.toContain('secret-ish');
     await expect(store.getVersionByNumber('vision', 'resnet', 2)).rejects.toMatchObject({ code: 'INTERNAL', details: { column: 'total_size' } });
     await expect(store.listBindings('p1')).rejects.toMatchObject({ code: 'INTERNAL', details: { column: 'namespaces' } });
+  });
+
+  describe('identity', () => {
+    it('round-trips OIDC identities, token permissions and binding conditions, and lists principals by name', async () => {
+      const deployer = service('deployer', 'repo:acme/models:ref:refs/heads/main', ISSUER, 'claims.repository_owner == "acme"');
+      const trainer = { ...service('trainer', 'system:serviceaccount:ml:trainer', 'https://kubernetes.default.svc'), disabledAt: day(2) };
+      const alice = principal('alice');
+      const narrowed = apiToken('t-narrow', alice.id, { permissions: ['model.read', 'version.push'], expiresAt: day(30) });
+      const none = apiToken('t-none', alice.id, { permissions: [] });
+      const full = apiToken('t-full', deployer.id);
+      const conditional = binding('b-cond', deployer.id, { role: 'publisher', namespaces: ['vision'], environments: ['prod'], condition: 'claims.ref == "refs/heads/main"' });
+      await store.transaction(async (tx) => {
+        await tx.insertPrincipal(trainer);
+        await tx.insertPrincipal(deployer);
+        await tx.insertPrincipal(alice);
+        for (const token of [narrowed, none, full]) await tx.insertToken(token);
+        await tx.insertBinding(conditional);
+      });
+      expect(await store.getPrincipalById(deployer.id)).toEqual(deployer);
+      expect(await store.getPrincipalByName('trainer')).toEqual(trainer);
+      expect(await store.getPrincipalById(alice.id)).toEqual(alice);
+      expect(await store.listPrincipals()).toEqual([alice, deployer, trainer]);
+      expect(await store.getToken('t-narrow')).toEqual(narrowed);
+      expect(await store.getToken('t-none')).toEqual(none);
+      expect(await store.findTokenByHash(full.tokenHash)).toEqual(full);
+      expect(await store.getToken('t-absent')).toBeUndefined();
+      expect(await store.getBinding('b-cond')).toEqual(conditional);
+      expect(await store.getBinding('b-absent')).toBeUndefined();
+      expect(await store.listBindings(deployer.id)).toEqual([conditional]);
+      expect(await store.listAllBindings()).toEqual([conditional]);
+    });
+
+    it('lists no principals, tokens or bindings in an empty store', async () => {
+      expect(await store.listPrincipals()).toEqual([]);
+      expect(await store.listTokens()).toEqual([]);
+      expect(await store.listAllBindings()).toEqual([]);
+    });
+
+    it('finds a service by its OIDC issuer and subject, compared byte for byte', async () => {
+      const deployer = service('deployer', 'repo:acme/models:ref:refs/heads/main');
+      const other = service('other', 'repo:acme/models:ref:refs/heads/main', 'https://issuer.example');
+      await store.transaction(async (tx) => {
+        await tx.insertPrincipal(principal('alice'));
+        await tx.insertPrincipal(deployer);
+        await tx.insertPrincipal(other);
+        expect(await tx.findPrincipalByOidc(ISSUER, deployer.oidc?.subject ?? '')).toEqual(deployer);
+      });
+      expect(await store.findPrincipalByOidc(ISSUER, 'repo:acme/models:ref:refs/heads/main')).toEqual(deployer);
+      expect(await store.findPrincipalByOidc('https://issuer.example', 'repo:acme/models:ref:refs/heads/main')).toEqual(other);
+      for (const [issuer, subject] of [
+        [ISSUER, 'repo:ACME/models:ref:refs/heads/main'],
+        [`${ISSUER}/`, 'repo:acme/models:ref:refs/heads/main'],
+        [ISSUER, 'repo:acme/models:ref:refs/heads/main '],
+        ['repo:acme/models:ref:refs/heads/main', ISSUER],
+        [ISSUER, 'repo:acme/models:%'],
+        ['', ''],
+      ] as const) {
+        expect(await store.findPrincipalByOidc(issuer, subject)).toBeUndefined();
+      }
+    });
+
+    it('reports a taken OIDC identity or name as CONFLICT and keeps the transaction usable', async () => {
+      const first = service('first', 'sub-1');
+      await store.transaction(async (tx) => {
+        await tx.insertPrincipal(first);
+        await expect(tx.insertPrincipal(service('second', 'sub-1'))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.insertPrincipal({ ...service('first', 'sub-9'), id: 'p-first-again' })).rejects.toMatchObject({ code: 'CONFLICT' });
+        // Same issuer with another subject, same subject at another issuer, and several without one: all distinct.
+        await tx.insertPrincipal(service('third', 'sub-2'));
+        await tx.insertPrincipal(service('fourth', 'sub-1', 'https://issuer.example'));
+        await tx.insertPrincipal({ ...service('plain', 'x'), oidc: null });
+        await tx.insertPrincipal(principal('alice'));
+        await tx.insertPrincipal(principal('bob'));
+      });
+      expect((await store.listPrincipals()).map((p) => p.name)).toEqual(['alice', 'bob', 'first', 'fourth', 'plain', 'third']);
+      expect(await store.findPrincipalByOidc(ISSUER, 'sub-1')).toEqual(first);
+      expect(await store.getPrincipalByName('second')).toBeUndefined();
+      await expect(store.transaction((tx) => tx.insertPrincipal(service('later', 'sub-2')))).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(await store.countPrincipals()).toBe(6);
+    });
+
+    it('refuses an OIDC identity on a user with VALIDATION_FAILED, storing nothing', async () => {
+      const user: Principal = { ...principal('alice'), oidc: { issuer: ISSUER, subject: 'sub', condition: null } };
+      await store.transaction(async (tx) => {
+        await expect(tx.insertPrincipal(user)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await tx.insertPrincipal(principal('bob'));
+      });
+      expect(await store.getPrincipalByName('alice')).toBeUndefined();
+      expect(await store.findPrincipalByOidc(ISSUER, 'sub')).toBeUndefined();
+      expect(await store.countPrincipals()).toBe(1);
+    });
+
+    it('disables a principal once, then answers CONFLICT', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertPrincipal(principal('alice'));
+        await tx.insertPrincipal(service('deployer', 'sub'));
+      });
+      await store.transaction((tx) => tx.disablePrincipal('p-alice', day(2)));
+      expect(await store.getPrincipalById('p-alice')).toEqual({ ...principal('alice'), disabledAt: day(2) });
+      await store.transaction(async (tx) => {
+        await expect(tx.disablePrincipal('p-alice', day(3))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.disablePrincipal('p-ghost', day(3))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await tx.disablePrincipal('p-deployer', day(3));
+      });
+      expect(await store.getPrincipalById('p-alice')).toMatchObject({ disabledAt: day(2) });
+      expect(await store.findPrincipalByOidc(ISSUER, 'sub')).toEqual({ ...service('deployer', 'sub'), disabledAt: day(3) });
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.insertPrincipal(principal('bob'));
+          await tx.disablePrincipal('p-bob', day(4));
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.getPrincipalByName('bob')).toBeUndefined();
+    });
+
+    it('revokes a token once, then answers CONFLICT, still reading it back', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertPrincipal(principal('alice'));
+        await tx.insertToken(apiToken('t1', 'p-alice'));
+        await tx.insertToken(apiToken('t-born-revoked', 'p-alice', { revokedAt: day(1) }));
+      });
+      await store.transaction((tx) => tx.revokeToken('t1', day(2)));
+      expect(await store.getToken('t1')).toEqual(apiToken('t1', 'p-alice', { revokedAt: day(2) }));
+      expect(await store.findTokenByHash(apiToken('t1', 'p-alice').tokenHash)).toMatchObject({ id: 't1', revokedAt: day(2) });
+      await store.transaction(async (tx) => {
+        await expect(tx.revokeToken('t1', day(3))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.revokeToken('t-born-revoked', day(3))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.revokeToken('t-ghost', day(3))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await tx.insertToken(apiToken('t2', 'p-alice'));
+      });
+      expect(await store.getToken('t1')).toMatchObject({ revokedAt: day(2) });
+      expect(await store.getToken('t-born-revoked')).toMatchObject({ revokedAt: day(1) });
+      expect(await store.getToken('t2')).toEqual(apiToken('t2', 'p-alice'));
+    });
+
+    it('lists tokens newest first, revoked and expired ones too, of one principal or all', async () => {
+      const a1 = apiToken('a1', 'p-alice', { createdAt: day(1) });
+      const a3 = apiToken('a3', 'p-alice', { createdAt: day(3), revokedAt: day(4) });
+      const a5 = apiToken('a5', 'p-alice', { createdAt: day(5), expiresAt: day(6) });
+      const b2 = apiToken('b2', 'p-bob', { createdAt: day(2), permissions: ['model.read'] });
+      const b4 = apiToken('b4', 'p-bob', { createdAt: day(4) });
+      await store.transaction(async (tx) => {
+        await tx.insertPrincipal(principal('alice'));
+        await tx.insertPrincipal(principal('bob'));
+        await tx.insertPrincipal(principal('carol'));
+        for (const token of [b4, a1, a5, b2, a3]) await tx.insertToken(token);
+      });
+      expect(await store.listTokens()).toEqual([a5, b4, a3, b2, a1]);
+      expect(await store.listTokens('p-alice')).toEqual([a5, a3, a1]);
+      expect(await store.listTokens('p-bob')).toEqual([b4, b2]);
+      expect(await store.listTokens('p-carol')).toEqual([]);
+      expect(await store.listTokens('p-ghost')).toEqual([]);
+    });
+
+    it('revokes a binding once; revoked bindings leave both listings but stay readable by id', async () => {
+      const a1 = binding('a1', 'p-alice', { createdAt: day(1), namespaces: ['vision'] });
+      const b2 = binding('b2', 'p-bob', { createdAt: day(2), role: 'publisher' });
+      const a3 = binding('a3', 'p-alice', { createdAt: day(3), condition: 'claims.env == "ci"' });
+      const old = binding('a0', 'p-alice', { createdAt: day(1), revokedAt: day(2) });
+      await store.transaction(async (tx) => {
+        for (const b of [a3, old, b2, a1]) await tx.insertBinding(b);
+      });
+      expect(await store.listBindings('p-alice')).toEqual([a1, a3]);
+      expect(await store.listAllBindings()).toEqual([a1, b2, a3]);
+      expect(await store.getBinding('a0')).toEqual(old);
+
+      await store.transaction((tx) => tx.revokeBinding('a1', day(5)));
+      expect(await store.listBindings('p-alice')).toEqual([a3]);
+      expect(await store.listAllBindings()).toEqual([b2, a3]);
+      expect(await store.getBinding('a1')).toEqual({ ...a1, revokedAt: day(5) });
+      await store.transaction(async (tx) => {
+        await expect(tx.revokeBinding('a1', day(6))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.revokeBinding('a0', day(6))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.revokeBinding('ghost', day(6))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await tx.revokeBinding('b2', day(6));
+      });
+      expect(await store.getBinding('a1')).toMatchObject({ revokedAt: day(5) });
+      expect(await store.listBindings('p-bob')).toEqual([]);
+      expect(await store.listAllBindings()).toEqual([a3]);
+    });
+
+    it('answers identity lookups by NUL-containing keys with not found, and refuses to change them', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a']);
+      await store.transaction(async (tx) => {
+        await tx.insertPrincipal(service('deployer', 'sub'));
+        await tx.insertToken(apiToken('t1', 'p-deployer'));
+        await tx.insertBinding(binding('b1', 'p-deployer'));
+      });
+      expect(await store.getPrincipalById('p-deployer\u0000')).toBeUndefined();
+      expect(await store.findPrincipalByOidc(`${ISSUER}\u0000`, 'sub')).toBeUndefined();
+      expect(await store.findPrincipalByOidc(ISSUER, 's\u0000ub')).toBeUndefined();
+      expect(await store.getToken('t\u00001')).toBeUndefined();
+      expect(await store.findTokenByHash(`${apiToken('t1', 'p-deployer').tokenHash}\u0000`)).toBeUndefined();
+      expect(await store.listTokens('p-deployer\u0000')).toEqual([]);
+      expect(await store.listBindings('\u0000')).toEqual([]);
+      expect(await store.getBinding('b1\u0000')).toBeUndefined();
+      expect(await store.blobInNamespaces(`${file('a').sha256}\u0000`, ['vision'])).toBe(false);
+      expect(await store.blobInNamespaces(file('a').sha256, ['vis\u0000ion'])).toBe(false);
+      expect(await store.listModels({ limit: 5, namespaces: ['\u0000'] })).toEqual({ items: [], nextCursor: null });
+      expect((await store.listModels({ limit: 5, namespaces: ['\u0000', 'vision'] })).items.map((m) => m.name)).toEqual(['resnet']);
+      await store.transaction(async (tx) => {
+        await expect(tx.disablePrincipal('p-deployer\u0000', day(2))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.revokeToken('t1\u0000', day(2))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.revokeBinding('b1\u0000', day(2))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await tx.revokeToken('t1', day(2));
+      });
+      expect(await store.getPrincipalById('p-deployer')).toMatchObject({ disabledAt: null });
+      expect(await store.getBinding('b1')).toMatchObject({ revokedAt: null });
+    });
+
+    it('tells whether a version in the given namespaces lists a blob', async () => {
+      await store.transaction(async (tx) => {
+        await tx.ensureModel('vision', 'resnet', T0);
+        await tx.insertVersion(newVersion('vision', 'resnet', 'v', [file('shared'), file('vision-only')]));
+        await tx.ensureModel('nlp', 'bert', T0);
+        await tx.insertVersion(newVersion('nlp', 'bert', 'n', [file('nlp-only'), file('shared')]));
+        await tx.ensureModel('visionary', 'empty', T0);
+      });
+      const sha = (seed: string): string => file(seed).sha256;
+      expect(await store.blobInNamespaces(sha('vision-only'), ['vision'])).toBe(true);
+      expect(await store.blobInNamespaces(sha('vision-only'), ['nlp'])).toBe(false);
+      expect(await store.blobInNamespaces(sha('vision-only'), ['nlp', 'vision'])).toBe(true);
+      expect(await store.blobInNamespaces(sha('shared'), ['nlp'])).toBe(true);
+      expect(await store.blobInNamespaces(sha('nlp-only'), ['vision', 'visionary', 'vis', 'NLP'])).toBe(false);
+      expect(await store.blobInNamespaces(sha('shared'), [])).toBe(false);
+      expect(await store.blobInNamespaces(sha('absent'), ['vision', 'nlp'])).toBe(false);
+      expect(await store.blobInNamespaces(sha('shared').toUpperCase(), ['vision', 'nlp'])).toBe(false);
+      await store.transaction(async (tx) => {
+        expect(await tx.blobInNamespaces(sha('vision-only'), ['vision'])).toBe(true);
+      });
+    });
+
+    it('restricts listModels to the given namespaces, paging through them once each', async () => {
+      await store.transaction(async (tx) => {
+        for (const namespace of ['alpha', 'beta', 'gamma', 'alphabet']) {
+          for (const name of ['m1', 'm2', 'm3']) await tx.ensureModel(namespace, name, T0);
+        }
+      });
+      await registerVersions(store, 'gamma', 'm2', ['g1', 'g2']);
+
+      const pageThrough = async (options: { readonly namespaces: readonly string[]; readonly namespace?: string }, limit: number): Promise<string[]> => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < 20; page += 1) {
+          const result = await store.listModels({ limit, ...options, ...(cursor === undefined ? {} : { cursor }) });
+          expect(result.items.length).toBeLessThanOrEqual(limit);
+          seen.push(...result.items.map((m) => `${m.namespace}/${m.name}`));
+          if (result.nextCursor === null) return seen;
+          cursor = result.nextCursor;
+        }
+        throw new Error('listModels never reached the last page');
+      };
+      const alphaGamma = ['alpha/m1', 'alpha/m2', 'alpha/m3', 'gamma/m1', 'gamma/m2', 'gamma/m3'];
+      expect(await pageThrough({ namespaces: ['gamma', 'alpha'] }, 2)).toEqual(alphaGamma);
+      expect(await pageThrough({ namespaces: ['gamma', 'alpha', 'gamma'] }, 4)).toEqual(alphaGamma);
+      expect(await pageThrough({ namespaces: ['beta'] }, 1)).toEqual(['beta/m1', 'beta/m2', 'beta/m3']);
+      expect(await pageThrough({ namespaces: ['alpha', 'beta'], namespace: 'beta' }, 2)).toEqual(['beta/m1', 'beta/m2', 'beta/m3']);
+      expect(await pageThrough({ namespaces: ['alpha'], namespace: 'beta' }, 2)).toEqual([]);
+      expect(await pageThrough({ namespaces: ['delta', 'alph'] }, 2)).toEqual([]);
+
+      const exact = await store.listModels({ limit: 6, namespaces: ['alpha', 'gamma'] });
+      expect(exact.items).toHaveLength(6);
+      expect(exact.nextCursor).toBeNull();
+      expect(exact.items.find((m) => m.namespace === 'gamma' && m.name === 'm2')).toMatchObject({
+        versionCount: 2,
+        latestNumber: 2,
+        latestDigest: newVersion('gamma', 'm2', 'g2').digest,
+      });
+      expect(await store.listModels({ limit: 5, namespaces: [] })).toEqual({ items: [], nextCursor: null });
+      expect(await store.listModels({ limit: 5, namespace: 'alpha', namespaces: [] })).toEqual({ items: [], nextCursor: null });
+    });
+
+    it('turns corrupt identity rows into INTERNAL without repeating their content', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertPrincipal(principal('alice'));
+        await tx.insertPrincipal(service('deployer', 'sub'));
+        await tx.insertPrincipal(service('builder', 'sub-2'));
+        await tx.insertToken(apiToken('t1', 'p-alice', { permissions: ['model.read'] }));
+      });
+      await rawQuery(opened.spec, `update principals set oidc_issuer = 'https://secret-ish.example', oidc_subject = 'secret-ish' where id = 'p-alice'`);
+      const failure = await store.getPrincipalById('p-alice').catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: 'INTERNAL', details: { table: 'principals' } });
+      expect((failure as Error).message).not.toContain('secret-ish');
+      expect(JSON.stringify((failure as { details: unknown }).details)).not.toContain('secret-ish');
+      await expect(store.listPrincipals()).rejects.toMatchObject({ code: 'INTERNAL' });
+      await expect(store.findPrincipalByOidc('https://secret-ish.example', 'secret-ish')).rejects.toMatchObject({ code: 'INTERNAL' });
+
+      // A service with half an OIDC identity is as corrupt as a user with one.
+      await rawQuery(opened.spec, `update principals set oidc_subject = null where id = 'p-builder'`);
+      await expect(store.getPrincipalById('p-builder')).rejects.toMatchObject({ code: 'INTERNAL', details: { table: 'principals' } });
+      expect(await store.getPrincipalById('p-deployer')).toEqual(service('deployer', 'sub'));
+
+      await rawQuery(opened.spec, `update api_tokens set permissions = '["model.read", 7]'`);
+      await expect(store.getToken('t1')).rejects.toMatchObject({ code: 'INTERNAL', details: { table: 'api_tokens', column: 'permissions' } });
+      await expect(store.listTokens()).rejects.toMatchObject({ code: 'INTERNAL', details: { column: 'permissions' } });
+    });
   });
 
   describe('transparency log', () => {
@@ -684,7 +1001,7 @@ describe('postgres migrations', () => {
     try {
       await Promise.all([first.migrate(), second.migrate(), first.migrate()]);
       expect(await second.countPrincipals()).toBe(0);
-      expect(await countRows(database.url, 'custody_migrations')).toBe(3);
+      expect(await countRows(database.url, 'custody_migrations')).toBe(4);
       expect(await first.logSize()).toBe(0);
       expect(await countRows(database.url, 'log_head')).toBe(1);
     } finally {
