@@ -13,7 +13,8 @@ import { CustodyError } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { readJsonBody, validate } from './read-json-body.js';
-import type { AnyRoute, Reply } from './route.js';
+import { scopeOf, type AnyRoute, type Reply } from './route.js';
+import { FailureLimiter } from '../auth/failure-limiter.js';
 import { Router } from './router.js';
 import type { Services } from './services.js';
 import type { Actor } from '../service/auth-service.js';
@@ -62,9 +63,12 @@ export class HttpFront {
   private shuttingDown = false;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly countRequest: (labels: Record<string, string>) => void;
+  private readonly failures: FailureLimiter;
 
   constructor(private readonly options: HttpServerOptions) {
     this.router = new Router(options.routes);
+    const { limits } = options.services.config;
+    this.failures = new FailureLimiter({ maxFailures: limits.authFailures, windowSeconds: limits.authFailureWindowSeconds });
     this.countRequest = options.services.metrics.counter('custody_http_requests_total', 'HTTP requests by route, method and status');
   }
 
@@ -140,11 +144,12 @@ export class HttpFront {
       const { route, params: rawParams } = this.router.match(req.method ?? 'GET', url.pathname);
       routeLabel = route.path;
       const { config } = this.options.services;
-      const needsToken = route.auth !== 'public' && route.auth.publicWhen?.(config) !== true;
-      if (needsToken) actor = await this.options.services.auth.authenticate(req.headers.authorization);
+      const { auth } = route;
+      const needsToken = auth === 'authenticated' || (auth !== 'public' && auth.publicWhen?.(config) !== true);
+      if (needsToken) actor = await this.authenticate(req);
       const params: unknown = route.params === undefined ? {} : validate(route.params, rawParams, 'path');
-      if (route.auth !== 'public' && actor !== undefined) {
-        this.options.services.auth.authorize(actor, route.auth.permission, route.auth.scope?.(params) ?? {});
+      if (typeof auth === 'object' && actor !== undefined) {
+        this.options.services.auth.authorize(actor, auth.permission, scopeOf(auth.scope, params, config));
       }
       const query: unknown = route.query === undefined ? {} : validate(route.query, Object.fromEntries(url.searchParams), 'query');
       let body: unknown;
@@ -168,6 +173,27 @@ export class HttpFront {
       });
       this.inFlight--;
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /**
+   * Authenticates the request, slowing clients that keep failing (issue 5 §7): once a client has
+   * failed too often in the window, any credential it presents is answered 429 until the window
+   * ends, whether or not it is valid. A request without a credential is not counted.
+   */
+  private async authenticate(req: IncomingMessage): Promise<Actor> {
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const presented = req.headers.authorization !== undefined;
+    const now = Date.now();
+    const wait = presented ? this.failures.retryAfter(client, now) : undefined;
+    if (wait !== undefined) {
+      throw new CustodyError('RATE_LIMITED', 'too many failed authentication attempts; try again later', { details: { retryAfter: wait } });
+    }
+    try {
+      return await this.options.services.auth.authenticate(req.headers.authorization);
+    } catch (error) {
+      if (presented && error instanceof CustodyError && error.code === 'UNAUTHENTICATED') this.failures.recordFailure(client, now);
+      throw error;
     }
   }
 
@@ -223,6 +249,7 @@ export class HttpFront {
     if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
     if (problem.code === 'RANGE_NOT_SATISFIABLE' && typeof problem.size === 'number') headers['content-range'] = `bytes */${problem.size}`;
     if (problem.status === 503) headers['retry-after'] = '1';
+    if (problem.code === 'RATE_LIMITED' && typeof problem.retryAfter === 'number') headers['retry-after'] = String(problem.retryAfter);
     // A body we did not read (or a request cut short) cannot be reused: close after replying.
     if (!req.complete || this.shuttingDown) headers.connection = 'close';
     res.writeHead(problem.status, headers);

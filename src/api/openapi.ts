@@ -40,7 +40,9 @@ export function buildOpenApi(routes: readonly AnyRoute[], version: string): Json
       tags: [route.tag],
       parameters: parameters(route),
       security: route.auth === 'public' ? [] : [{ bearerAuth: [] }],
-      ...(route.auth === 'public' ? {} : { 'x-custody-permission': route.auth.permission }),
+      ...(typeof route.auth === 'object'
+        ? { 'x-custody-permission': route.auth.permission, 'x-custody-scope': typeof route.auth.scope === 'string' ? route.auth.scope : 'request' }
+        : {}),
       responses: {
         ...Object.fromEntries(
           Object.entries(route.responses).map(([status, response]) => [

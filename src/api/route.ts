@@ -15,15 +15,33 @@ import type { Config } from '../config/config.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** `public`, or the permission (and the scope it applies to, taken from the path) a caller needs. */
+/**
+ * Where a permission is checked: `'global'` registry-wide (a binding limited to namespaces or
+ * environments does not reach it); `'any'` held anywhere at all, the handler narrowing the result
+ * (list filtering, per-blob checks); or the namespace and environment the request is about.
+ */
+export type RouteScope<P> = 'global' | 'any' | ((params: P, config: Config) => { readonly namespace?: string; readonly environment?: string });
+
+/**
+ * `public`; `authenticated` (any valid credential, no permission: `whoami`); or the permission a
+ * caller needs and the scope it is checked at. There is no default: every route says.
+ */
 export type RouteAuth<P> =
   | 'public'
+  | 'authenticated'
   | {
       readonly permission: Permission;
-      readonly scope?: (params: P) => Scope;
+      readonly scope: RouteScope<P>;
       /** Configuration under which the route needs no token (e.g. `log.publicReads`). */
       readonly publicWhen?: (config: Config) => boolean;
     };
+
+/** The scope a route's permission is checked at, for this request. */
+export function scopeOf<P>(scope: RouteScope<P>, params: P, config: Config): Scope {
+  if (scope === 'global') return {};
+  if (scope === 'any') return 'any';
+  return scope(params, config);
+}
 
 export type RouteBody<B> =
   | { readonly kind: 'none' }
@@ -49,7 +67,7 @@ export interface RouteContext<P, Q, B> {
   readonly params: P;
   readonly query: Q;
   readonly body: B;
-  /** Undefined only on public routes. */
+  /** Undefined only on public routes (and routes public under the configuration). */
   readonly actor: Actor | undefined;
   readonly services: Services;
 }

@@ -94,7 +94,6 @@ export const modelSummarySchema = z.object({
   latest: z.object({ number: z.number().int(), digest: digestSchema, registeredAt: z.string() }).nullable(),
 });
 export const modelsResponse = z.object({ items: z.array(modelSummarySchema), nextCursor: z.string().nullable() });
-export const whoamiResponse = z.object({ name: z.string(), kind: z.string(), roles: z.array(z.string()), permissions: z.array(z.string()) });
 export const problemSchema = z.object({
   type: z.string(),
   title: z.string(),

@@ -2,6 +2,8 @@
 import type { Config } from '../config/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AuthService } from '../service/auth-service.js';
+import type { IdentityService } from '../service/identity-service.js';
+import type { TokenService } from '../service/token-service.js';
 import type { BlobService } from '../service/blob-service.js';
 import type { RegistryService } from '../service/registry-service.js';
 import type { KeyService } from '../service/key-service.js';
@@ -12,6 +14,8 @@ import type { TransparencyLog } from '../service/transparency-log.js';
 export interface Services {
   readonly config: Config;
   readonly auth: AuthService;
+  readonly identity: IdentityService;
+  readonly tokens: TokenService;
   readonly blobs: BlobService;
   readonly registry: RegistryService;
   readonly keys: KeyService;

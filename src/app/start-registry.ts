@@ -10,6 +10,9 @@ import { CustodyError } from '../domain/errors.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { AuthService } from '../service/auth-service.js';
+import { IdentityService } from '../service/identity-service.js';
+import { TokenService } from '../service/token-service.js';
+import { OidcVerifier } from '../auth/oidc-verifier.js';
 import { BlobService } from '../service/blob-service.js';
 import { RegistryService } from '../service/registry-service.js';
 import { KeyService } from '../service/key-service.js';
@@ -73,7 +76,17 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
     metrics.gauge('custody_process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
     const logKey = await loadOrCreateLogKey(path.resolve(options.dataDir, config.keys.log.slice('file:'.length)), config.log.origin);
     const log = new TransparencyLog(metadata, logKey);
-    const auth = new AuthService(metadata, clock, log);
+    const rules = { environments: config.environments, lastEnvironmentServiceOnly: config.promotion.lastEnvironmentServiceOnly };
+    const oidc =
+      config.oidc.issuers.length === 0
+        ? undefined
+        : new OidcVerifier(config.oidc.issuers, { baseDir: options.dataDir, clockSkewSeconds: config.oidc.clockSkewSeconds, now: () => clock.now() });
+    const auth = new AuthService(metadata, clock, log, rules, oidc, logger);
+    const identity = new IdentityService(metadata, clock, log, auth, {
+      environments: config.environments,
+      oidcIssuers: config.oidc.issuers.map((i) => i.issuer),
+    });
+    const tokens = new TokenService(metadata, clock, log, auth, config.environments);
     const blobs = new BlobService(
       blobStore,
       metadata,
@@ -102,6 +115,8 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
     const services: Services = {
       config,
       auth,
+      identity,
+      tokens,
       blobs,
       registry,
       keys,

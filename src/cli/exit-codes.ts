@@ -29,6 +29,9 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'UPLOAD_NOT_FOUND':
     case 'KEY_NOT_FOUND':
     case 'ATTESTATION_NOT_FOUND':
+    case 'PRINCIPAL_NOT_FOUND':
+    case 'TOKEN_NOT_FOUND':
+    case 'BINDING_NOT_FOUND':
     case 'ROUTE_NOT_FOUND':
       return EXIT.notFound;
     default:

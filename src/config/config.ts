@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { CustodyError } from '../domain/errors.js';
 import { DEFAULT_REQUIRED_PROVENANCE, PROVENANCE_FIELDS } from '../domain/provenance.js';
+import { oidcIssuerSchema } from '../auth/oidc-config.js';
+
+const environmentName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a lowercase name (a-z, 0-9, "-"), at most 63 characters');
 
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -49,6 +52,9 @@ export const configSchema = z
         maxManifestBytes: positiveInt.default(64 * MiB),
         maxAnnotationsBytes: positiveInt.default(64 * 1024),
         caseInsensitivePaths: z.boolean().default(false),
+        /** Failed authentications one client may make per window before it is answered 429. */
+        authFailures: positiveInt.default(20),
+        authFailureWindowSeconds: positiveInt.max(3600).default(60),
       })
       .strict()
       .prefault({}),
@@ -81,6 +87,29 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The promotion chain, first to last (SPEC §2); a push lands in the first. */
+    environments: z
+      .array(environmentName)
+      .min(1, 'must name at least one environment')
+      .max(16)
+      .refine((list) => new Set(list).size === list.length, 'must not repeat an environment')
+      .default(['development', 'staging', 'production']),
+    promotion: z
+      .object({
+        /** Only principals of kind `service` may promote into the last environment (SPEC §7). */
+        lastEnvironmentServiceOnly: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    oidc: z
+      .object({
+        /** Trusted workload-identity issuers (SPEC §7); service principals bind to issuer + subject. */
+        issuers: z.array(oidcIssuerSchema).max(32).default([]),
+        /** Tolerance for `exp`, `nbf` and `iat`. */
+        clockSkewSeconds: z.number().int().min(0).max(600).default(60),
+      })
+      .strict()
+      .prefault({}),
     uploads: z
       .object({
         /** Sessions untouched for this long are discarded with their bytes. */
@@ -99,11 +128,12 @@ export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: read
   [
     ['server', ['host', 'port', 'publicUrl', 'logLevel', 'shutdownTimeoutMs', 'requestIdleTimeoutMs', 'headersTimeoutMs', 'maxHeaderBytes', 'maxConnections']],
     ['storage', ['metadata', 'blobs']],
-    ['limits', ['maxFileBytes', 'maxFiles', 'maxJsonBytes', 'maxManifestBytes', 'maxAnnotationsBytes', 'caseInsensitivePaths']],
+    ['limits', ['maxFileBytes', 'maxFiles', 'maxJsonBytes', 'maxManifestBytes', 'maxAnnotationsBytes', 'caseInsensitivePaths', 'authFailures', 'authFailureWindowSeconds']],
     ['log', ['origin', 'publicReads']],
     ['keys', ['log']],
     ['uploads', ['sessionTtlHours']],
     ['provenance', ['requireAtEntry']],
+    ['promotion', ['lastEnvironmentServiceOnly']],
   ] as const
 ).flatMap(([section, keys]) =>
   keys.map((key) => ({ env: `CUSTODY_${section.toUpperCase()}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, path: [section, key] as const })),

@@ -15,8 +15,8 @@ import {
   uploadResponse,
   versionResponse,
   versionsResponse,
-  whoamiResponse,
 } from '../api/schemas.js';
+import { whoamiResponse } from '../api/identity-schemas.js';
 
 export const versionSchema = versionResponse;
 export const versionsPageSchema = versionsResponse;

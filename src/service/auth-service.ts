@@ -1,24 +1,36 @@
 /**
- * Authentication and authorization use cases: bootstrap of the first admin, bearer-token
- * authentication, and the permission check every route goes through. Failures never say whether
- * a principal or token exists: every bad credential is the same UNAUTHENTICATED.
+ * Authentication and authorization (SPEC §7): bootstrap of the first admin, bearer API tokens and
+ * OIDC workload-identity JWTs, and the one permission check every route goes through. Failures
+ * never say whether a principal or token exists: every bad credential is the same
+ * UNAUTHENTICATED; why an OIDC token was refused goes to the server log only (never the token).
  */
 import { CustodyError } from '../domain/errors.js';
 import { isoNow, type Clock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { generateApiToken, hashApiToken, hashesEqual, isTokenShaped } from '../auth/api-token.js';
-import { effectivePermissions, hasPermission, type Permission, type Scope } from '../auth/permissions.js';
-import type { MetadataStore, Principal, RoleBinding } from '../store/metadata-store.js';
+import { compileClaimCondition, type ClaimCondition } from '../auth/claim-condition.js';
+import { looksLikeJwt, type OidcVerifier } from '../auth/oidc-verifier.js';
+import { conferredBy, grantCovers, heldPermissions, narrowingAllows, type Grant, type Permission, type Scope } from '../auth/permissions.js';
+import type { MetadataReader, MetadataStore, Principal, RoleBinding } from '../store/metadata-store.js';
 import { SYSTEM_ACTOR } from '../domain/log-event.js';
+import type { Logger } from '../observability/logger.js';
 import type { TransparencyLog } from './transparency-log.js';
 
 /** Who is acting, as established by authentication. */
 export interface Actor {
   readonly principal: Principal;
+  /** Every unrevoked binding of the principal (for display). */
   readonly bindings: readonly RoleBinding[];
+  /** The bindings that apply to this request: those whose condition holds. */
+  readonly grants: readonly Grant[];
   /** How the actor authenticated. */
-  readonly via: 'token';
-  readonly tokenId: string;
+  readonly via: 'token' | 'oidc';
+  /** The API token used, when `via` is `token`. */
+  readonly tokenId: string | null;
+  /** The permissions the token is narrowed to, or null. */
+  readonly narrowed: readonly string[] | null;
+  /** The verified OIDC claims, when `via` is `oidc`. */
+  readonly claims: Readonly<Record<string, unknown>> | null;
 }
 
 export interface BootstrapResult {
@@ -27,13 +39,27 @@ export interface BootstrapResult {
   readonly principalName: string;
 }
 
+export interface AccessRules {
+  /** Configured environments, first to last. */
+  readonly environments: readonly string[];
+  /** Promotion into the last environment only by principals of kind `service`. */
+  readonly lastEnvironmentServiceOnly: boolean;
+}
+
 const BOOTSTRAP_ADMIN = 'admin';
+/** Compiled binding and principal conditions, by source (bounded: cleared when full). */
+const MAX_CACHED_CONDITIONS = 1_000;
 
 export class AuthService {
+  readonly #conditions = new Map<string, ClaimCondition>();
+
   constructor(
     private readonly store: MetadataStore,
     private readonly clock: Clock,
     private readonly log: TransparencyLog,
+    private readonly rules: AccessRules,
+    private readonly oidc: OidcVerifier | undefined,
+    private readonly logger: Logger,
   ) {}
 
   /**
@@ -42,8 +68,8 @@ export class AuthService {
    * replicas start at once: exactly one creates it.
    */
   async bootstrap(bootstrapToken: string | undefined): Promise<BootstrapResult> {
-    if (bootstrapToken !== undefined && !isTokenShaped(bootstrapToken)) {
-      throw new CustodyError('CONFIG_INVALID', 'CUSTODY_BOOTSTRAP_TOKEN must be 32–512 URL-safe characters');
+    if (bootstrapToken !== undefined && (!isTokenShaped(bootstrapToken) || looksLikeJwt(bootstrapToken))) {
+      throw new CustodyError('CONFIG_INVALID', 'CUSTODY_BOOTSTRAP_TOKEN must be 32–512 URL-safe characters and not shaped like a JWT');
     }
     if ((await this.store.countPrincipals()) > 0) return { token: undefined, principalName: BOOTSTRAP_ADMIN };
     const token = bootstrapToken ?? generateApiToken();
@@ -51,15 +77,35 @@ export class AuthService {
     try {
       await this.store.transaction(async (tx) => {
         if ((await tx.countPrincipals()) > 0) throw new CustodyError('CONFLICT', 'already bootstrapped');
-        const principal: Principal = { id: newId(), name: BOOTSTRAP_ADMIN, kind: 'user', createdAt: now, disabledAt: null };
+        const principal: Principal = { id: newId(), name: BOOTSTRAP_ADMIN, kind: 'user', createdAt: now, disabledAt: null, oidc: null };
         const bindingId = newId();
         const tokenId = newId();
         await tx.insertPrincipal(principal);
-        await tx.insertBinding({ id: bindingId, principalId: principal.id, role: 'admin', namespaces: null, environments: null, createdAt: now });
+        await tx.insertBinding({
+          id: bindingId,
+          principalId: principal.id,
+          role: 'admin',
+          namespaces: null,
+          environments: null,
+          condition: null,
+          createdAt: now,
+          revokedAt: null,
+        });
         await this.log.append(tx, [
-          { v: 1, type: 'principal.created', time: now, actor: SYSTEM_ACTOR, principal: principal.name, kind: principal.kind },
-          { v: 1, type: 'binding.granted', time: now, actor: SYSTEM_ACTOR, binding: bindingId, principal: principal.name, role: 'admin', namespaces: null, environments: null },
-          { v: 1, type: 'token.created', time: now, actor: SYSTEM_ACTOR, token: tokenId, principal: principal.name, name: 'bootstrap', expiresAt: null },
+          { v: 1, type: 'principal.created', time: now, actor: SYSTEM_ACTOR, principal: principal.name, kind: principal.kind, oidc: null },
+          {
+            v: 1,
+            type: 'binding.granted',
+            time: now,
+            actor: SYSTEM_ACTOR,
+            binding: bindingId,
+            principal: principal.name,
+            role: 'admin',
+            namespaces: null,
+            environments: null,
+            condition: null,
+          },
+          { v: 1, type: 'token.created', time: now, actor: SYSTEM_ACTOR, token: tokenId, principal: principal.name, name: 'bootstrap', expiresAt: null, permissions: null },
         ]);
         await tx.insertToken({
           id: tokenId,
@@ -69,6 +115,7 @@ export class AuthService {
           createdAt: now,
           expiresAt: null,
           revokedAt: null,
+          permissions: null,
         });
       });
     } catch (error) {
@@ -81,13 +128,12 @@ export class AuthService {
 
   /** Resolves an `Authorization` header to an actor, or throws UNAUTHENTICATED. */
   async authenticate(authorization: string | undefined): Promise<Actor> {
-    const denied = (): never => {
-      throw new CustodyError('UNAUTHENTICATED', 'a valid bearer token is required');
-    };
     if (authorization === undefined) return denied();
     const match = /^Bearer ([^\s]+)$/i.exec(authorization.trim());
     const presented = match?.[1];
-    if (presented === undefined || !isTokenShaped(presented)) return denied();
+    if (presented === undefined) return denied();
+    if (this.oidc !== undefined && looksLikeJwt(presented)) return this.#authenticateJwt(this.oidc, presented);
+    if (!isTokenShaped(presented)) return denied();
     const hash = hashApiToken(presented);
     const token = await this.store.findTokenByHash(hash);
     if (token === undefined || !hashesEqual(token.tokenHash, hash)) return denied();
@@ -96,23 +142,141 @@ export class AuthService {
     if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now) return denied();
     const principal = await this.store.getPrincipalById(token.principalId);
     if (principal === undefined || principal.disabledAt !== null) return denied();
-    const bindings = await this.store.listBindings(principal.id);
-    return { principal, bindings, via: 'token', tokenId: token.id };
+    return this.#actor(this.store, principal, { via: 'token', tokenId: token.id, narrowed: token.permissions, claims: null });
   }
 
-  /** Throws FORBIDDEN unless the actor holds `permission` within `scope`. */
+  async #authenticateJwt(verifier: OidcVerifier, jwt: string): Promise<Actor> {
+    const result = await verifier.verify(jwt);
+    if (!result.ok) {
+      this.logger.warn('oidc token refused', { reason: result.reason, ...(result.detail === undefined ? {} : { detail: result.detail }) });
+      return denied();
+    }
+    const { issuer, subject, claims } = result.token;
+    const principal = await this.store.findPrincipalByOidc(issuer, subject);
+    if (principal === undefined || principal.kind !== 'service' || principal.disabledAt !== null) {
+      this.logger.warn('oidc token refused', { reason: 'no_principal', issuer });
+      return denied();
+    }
+    const condition = principal.oidc?.condition ?? null;
+    if (condition !== null && !this.#condition(condition).evaluate(claims)) {
+      this.logger.warn('oidc token refused', { reason: 'condition_false', principal: principal.name });
+      return denied();
+    }
+    return this.#actor(this.store, principal, { via: 'oidc', tokenId: null, narrowed: null, claims });
+  }
+
+  async #actor(reader: MetadataReader, principal: Principal, how: Pick<Actor, 'via' | 'tokenId' | 'narrowed' | 'claims'>): Promise<Actor> {
+    const bindings = await reader.listBindings(principal.id);
+    const claims = how.claims ?? {};
+    const grants = bindings.filter((b) => b.condition === null || this.#condition(b.condition).evaluate(claims));
+    return { principal, bindings, grants, ...how };
+  }
+
+  #condition(source: string): ClaimCondition {
+    let compiled = this.#conditions.get(source);
+    if (compiled === undefined) {
+      try {
+        compiled = compileClaimCondition(source);
+      } catch {
+        // A stored condition that no longer compiles grants nothing.
+        compiled = { source, evaluate: () => false };
+      }
+      if (this.#conditions.size >= MAX_CACHED_CONDITIONS) this.#conditions.clear();
+      this.#conditions.set(source, compiled);
+    }
+    return compiled;
+  }
+
+  /**
+   * True when the actor's grants cover `permission` at `scope` and the token carries it — what
+   * the actor holds, before any rule about who may use it.
+   */
+  holds(actor: Actor, permission: Permission, scope: Scope = {}): boolean {
+    return narrowingAllows(actor.narrowed, permission) && actor.grants.some((g) => grantCovers(g, permission, scope));
+  }
+
+  /** Whether the seed's rule keeps this actor from using `permission` (SPEC §7). */
+  serviceOnly(actor: Actor, permission: Permission): boolean {
+    const last = this.rules.environments.at(-1);
+    return this.rules.lastEnvironmentServiceOnly && permission === `promote:${last}` && actor.principal.kind !== 'service';
+  }
+
+  /** Throws FORBIDDEN unless the actor may use `permission` within `scope`. */
   authorize(actor: Actor, permission: Permission, scope: Scope = {}): void {
-    if (!hasPermission(actor.bindings, permission, scope)) {
+    if (!this.holds(actor, permission, scope)) {
       throw new CustodyError('FORBIDDEN', `permission ${permission} is required`, { details: { permission } });
+    }
+    if (this.serviceOnly(actor, permission)) {
+      throw new CustodyError('FORBIDDEN', `only service principals may promote into ${permission.slice('promote:'.length)}`, {
+        details: { permission, rule: 'lastEnvironmentServiceOnly' },
+      });
     }
   }
 
-  describe(actor: Actor): { name: string; kind: string; roles: string[]; permissions: string[] } {
+  /**
+   * No one grants a permission they lack (issue 5 §4): throws FORBIDDEN unless the actor holds
+   * every permission `grant` confers (narrowed to `narrowed`), in every namespace and
+   * environment it names. The seed's service-only rule is about using a permission, not holding
+   * it, so an admin user may still grant production promotion to a service.
+   */
+  assertCanConfer(actor: Actor, grant: Grant, narrowed: readonly string[] | null = null): void {
+    for (const { permission, namespace, environment } of conferredBy(grant, this.rules.environments)) {
+      if (!narrowingAllows(narrowed, permission)) continue;
+      const scope = { ...(namespace === undefined ? {} : { namespace }), ...(environment === undefined ? {} : { environment }) };
+      if (!this.holds(actor, permission, scope)) {
+        const where = [namespace === undefined ? '' : ` in namespace ${namespace}`, environment === undefined ? '' : ` in environment ${environment}`].join('');
+        throw new CustodyError('FORBIDDEN', `you cannot confer ${permission}${where}: you do not hold it there yourself`, {
+          details: { permission, ...scope },
+        });
+      }
+    }
+  }
+
+  /** The namespaces in which the actor holds `permission`, or null for every namespace. */
+  namespacesWith(actor: Actor, permission: Permission): readonly string[] | null {
+    if (!narrowingAllows(actor.narrowed, permission)) return [];
+    const out = new Set<string>();
+    for (const grant of actor.grants) {
+      if (!grantCovers(grant, permission, 'any')) continue;
+      if (grant.namespaces === null) return null;
+      for (const ns of grant.namespaces) out.add(ns);
+    }
+    return [...out].sort();
+  }
+
+  /** `whoami`: principal, kind, how it authenticated, bindings and effective permissions. */
+  describe(actor: Actor): {
+    name: string;
+    kind: string;
+    via: string;
+    roles: string[];
+    bindings: { id: string; role: string; namespaces: readonly string[] | null; environments: readonly string[] | null; condition: string | null; applies: boolean }[];
+    permissions: string[];
+    tokenPermissions: readonly string[] | null;
+  } {
+    const applying = new Set(actor.grants);
+    const held = heldPermissions(actor.grants, this.rules.environments).filter(
+      (p) => narrowingAllows(actor.narrowed, p) && !this.serviceOnly(actor, p),
+    );
     return {
       name: actor.principal.name,
       kind: actor.principal.kind,
-      roles: [...new Set(actor.bindings.map((b) => b.role))].sort(),
-      permissions: effectivePermissions(actor.bindings),
+      via: actor.via,
+      roles: [...new Set(actor.grants.map((b) => b.role))].sort(),
+      bindings: actor.bindings.map((b) => ({
+        id: b.id,
+        role: b.role,
+        namespaces: b.namespaces,
+        environments: b.environments,
+        condition: b.condition,
+        applies: applying.has(b),
+      })),
+      permissions: held,
+      tokenPermissions: actor.narrowed,
     };
   }
+}
+
+function denied(): never {
+  throw new CustodyError('UNAUTHENTICATED', 'a valid bearer token is required');
 }

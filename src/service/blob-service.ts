@@ -56,6 +56,16 @@ export class BlobService {
     return missing.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
   }
 
+  /**
+   * Whether a reader limited to `namespaces` (null = every namespace) may read this blob: only
+   * when a registered version in one of them lists it. Blobs are shared across namespaces by
+   * content; reading one by digest must not reach into a namespace the reader cannot see.
+   */
+  async readableIn(digest: string, namespaces: readonly string[] | null): Promise<boolean> {
+    if (namespaces === null) return true;
+    return this.store.blobInNamespaces(parseDigest(digest).hex, namespaces);
+  }
+
   async stat(digest: string): Promise<BlobInfo | undefined> {
     return this.blobs.stat(parseDigest(digest).hex);
   }

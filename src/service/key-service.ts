@@ -12,6 +12,7 @@ import type { MetadataStore, SignerKeyRecord } from '../store/metadata-store.js'
 import type { Actor } from './auth-service.js';
 import { eventActor } from './event-actor.js';
 import type { Receipt, TransparencyLog } from './transparency-log.js';
+import { checkNamespaces, parseInstant, usage } from './request-fields.js';
 
 export interface AddKeyRequest {
   readonly name: string;
@@ -35,21 +36,6 @@ export interface KeyChange {
 }
 
 const MAX_PREDICATE_TYPES = 64;
-const MAX_NAMESPACES = 1000;
-
-function usage(message: string, field: string): CustodyError {
-  return new CustodyError('VALIDATION_FAILED', message, { details: { field } });
-}
-
-/** An RFC 3339 instant with a zone, normalised to UTC with milliseconds. */
-export function parseInstant(value: string, field: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(value)) {
-    throw usage(`${field} must be an RFC 3339 time with a zone, e.g. 2026-01-31T12:00:00Z`, field);
-  }
-  const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw usage(`${field} is not a valid time`, field);
-  return time.toISOString();
-}
 
 function isAbsoluteUri(value: string): boolean {
   try {
@@ -65,13 +51,6 @@ function checkPredicateTypes(types: readonly string[]): string[] {
     if (!isAbsoluteUri(type)) throw usage('each predicate type must be an absolute URI', 'predicateTypes');
   }
   return [...new Set(types)].sort();
-}
-
-function checkNamespaces(namespaces: readonly string[] | null | undefined): string[] | null {
-  if (namespaces === undefined || namespaces === null) return null;
-  if (namespaces.length === 0 || namespaces.length > MAX_NAMESPACES) throw usage(`namespaces: 1 to ${MAX_NAMESPACES}, or omit for every namespace`, 'namespaces');
-  for (const ns of namespaces) if (!isValidName(ns)) throw usage(`invalid namespace: ${ns.slice(0, 130)}`, 'namespaces');
-  return [...new Set(namespaces)].sort();
 }
 
 export class KeyService {

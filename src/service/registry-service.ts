@@ -222,7 +222,7 @@ export class RegistryService {
     return record;
   }
 
-  listModels(options: { limit: number; cursor?: string; namespace?: string }): Promise<Page<ModelSummary>> {
+  listModels(options: { limit: number; cursor?: string; namespace?: string; namespaces?: readonly string[] }): Promise<Page<ModelSummary>> {
     return this.store.listModels(options);
   }
 

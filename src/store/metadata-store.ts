@@ -14,12 +14,24 @@ export type { AttestationRecord, AttestationRole, KeyRevocation, LineageEdge, Si
 
 export type PrincipalKind = 'user' | 'service';
 
+/** The OIDC workload identity a service principal acts for (SPEC §7). */
+export interface OidcIdentity {
+  /** Compared byte for byte with the token's `iss`. */
+  readonly issuer: string;
+  /** Compared byte for byte with the token's `sub`. */
+  readonly subject: string;
+  /** CEL over `claims` that must hold too, or null. */
+  readonly condition: string | null;
+}
+
 export interface Principal {
   readonly id: string;
   readonly name: string;
   readonly kind: PrincipalKind;
   readonly createdAt: string;
   readonly disabledAt: string | null;
+  /** Only services have one; (issuer, subject) is unique across principals. */
+  readonly oidc: OidcIdentity | null;
 }
 
 export interface ApiToken {
@@ -31,6 +43,8 @@ export interface ApiToken {
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
+  /** The permissions the token is narrowed to (each also needs a binding), or null for all. */
+  readonly permissions: readonly string[] | null;
 }
 
 export interface RoleBinding {
@@ -41,7 +55,10 @@ export interface RoleBinding {
   readonly namespaces: readonly string[] | null;
   /** null = every environment. */
   readonly environments: readonly string[] | null;
+  /** CEL over the request's OIDC `claims` that must hold for the binding to apply, or null. */
+  readonly condition: string | null;
   readonly createdAt: string;
+  readonly revokedAt: string | null;
 }
 
 export interface ModelRecord {
@@ -149,18 +166,37 @@ export interface MetadataReader {
   countPrincipals(): Promise<number>;
   getPrincipalById(id: string): Promise<Principal | undefined>;
   getPrincipalByName(name: string): Promise<Principal | undefined>;
+  /** Every principal, disabled ones too, by name. */
+  listPrincipals(): Promise<readonly Principal[]>;
+  findPrincipalByOidc(issuer: string, subject: string): Promise<Principal | undefined>;
   findTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
+  getToken(id: string): Promise<ApiToken | undefined>;
+  /** Tokens (revoked and expired too), newest first; of one principal when given. */
+  listTokens(principalId?: string): Promise<readonly ApiToken[]>;
+  /** A principal's bindings that are not revoked, oldest first. */
   listBindings(principalId: string): Promise<readonly RoleBinding[]>;
+  /** Every binding that is not revoked, oldest first. */
+  listAllBindings(): Promise<readonly RoleBinding[]>;
+  /** A binding by id, revoked or not. */
+  getBinding(id: string): Promise<RoleBinding | undefined>;
 
   getModel(namespace: string, name: string): Promise<ModelRecord | undefined>;
   /** Models ordered by namespace then name; `cursor` is the last page's `nextCursor`. */
-  listModels(options: { readonly limit: number; readonly cursor?: string; readonly namespace?: string }): Promise<Page<ModelSummary>>;
+  /** `namespaces` restricts the page to those namespaces (a caller with namespace-scoped read). */
+  listModels(options: {
+    readonly limit: number;
+    readonly cursor?: string;
+    readonly namespace?: string;
+    readonly namespaces?: readonly string[];
+  }): Promise<Page<ModelSummary>>;
   getVersionByNumber(namespace: string, name: string, number: number): Promise<VersionRecord | undefined>;
   getVersionByDigest(namespace: string, name: string, digest: string): Promise<VersionRecord | undefined>;
   /** Versions newest first. */
   listVersions(namespace: string, name: string, options: { readonly limit: number; readonly cursor?: string }): Promise<Page<VersionRecord>>;
   /** Files in canonical order. */
   getVersionFiles(versionId: string): Promise<readonly ManifestFile[]>;
+  /** True when a version in one of `namespaces` lists a file with this sha256 (hex). */
+  blobInNamespaces(sha256: string, namespaces: readonly string[]): Promise<boolean>;
 
   /** Number of leaves in the log (the committed head). */
   logSize(): Promise<number>;
@@ -197,9 +233,16 @@ export interface MetadataReader {
 
 /** Reads and writes inside one transaction. */
 export interface MetadataTx extends MetadataReader {
+  /** CONFLICT when the name or the OIDC issuer + subject is taken. */
   insertPrincipal(principal: Principal): Promise<void>;
+  /** CONFLICT when the principal does not exist or is already disabled. */
+  disablePrincipal(id: string, disabledAt: string): Promise<void>;
   insertToken(token: ApiToken): Promise<void>;
+  /** CONFLICT when the token does not exist or is already revoked. */
+  revokeToken(id: string, revokedAt: string): Promise<void>;
   insertBinding(binding: RoleBinding): Promise<void>;
+  /** CONFLICT when the binding does not exist or is already revoked. */
+  revokeBinding(id: string, revokedAt: string): Promise<void>;
 
   /** Creates the model if absent; returns it either way. */
   ensureModel(namespace: string, name: string, createdAt: string): Promise<ModelRecord>;

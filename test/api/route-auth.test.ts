@@ -70,8 +70,8 @@ async function addTokenFor(reg: TestRegistry, options: { principalDisabled?: boo
   const now = new Date().toISOString();
   const principalId = newId();
   await reg.registry.metadata.transaction(async (tx) => {
-    await tx.insertPrincipal({ id: principalId, name: `p-${principalId.toLowerCase()}`, kind: 'user', createdAt: now, disabledAt: options.principalDisabled === true ? now : null });
-    await tx.insertBinding({ id: newId(), principalId, role: 'admin', namespaces: null, environments: null, createdAt: now });
+    await tx.insertPrincipal({ id: principalId, name: `p-${principalId.toLowerCase()}`, kind: 'user', createdAt: now, disabledAt: options.principalDisabled === true ? now : null, oidc: null });
+    await tx.insertBinding({ id: newId(), principalId, role: 'admin', namespaces: null, environments: null, condition: null, createdAt: now, revokedAt: null });
     await tx.insertToken({
       id: newId(),
       principalId,
@@ -80,6 +80,7 @@ async function addTokenFor(reg: TestRegistry, options: { principalDisabled?: boo
       createdAt: now,
       expiresAt: options.expired === true ? new Date(Date.now() - 60_000).toISOString() : null,
       revokedAt: options.revoked === true ? now : null,
+      permissions: null,
     });
   });
   return token;
@@ -92,21 +93,23 @@ describe('the route table', () => {
   });
 
   it('makes only the transparency-log reads public by configuration, and they need audit:read otherwise', () => {
-    const switchable = ROUTES.filter((r) => r.auth !== 'public' && r.auth.publicWhen !== undefined);
+    const switchable = ROUTES.filter((r) => typeof r.auth === 'object' && r.auth.publicWhen !== undefined);
     expect(switchable.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
       ['GET /log/checkpoint', 'GET /log/tile/{path*}', 'GET /api/v1/log/key', 'GET /api/v1/log/entries/{index}', 'GET /api/v1/log/proof/inclusion', 'GET /api/v1/log/proof/consistency'].sort(),
     );
-    for (const route of switchable) if (route.auth !== 'public') expect(route.auth.permission).toBe('audit:read');
+    for (const route of switchable) if (typeof route.auth === 'object') expect(route.auth.permission).toBe('audit:read');
   });
 
-  it('declares a known permission on every other route (the one enforcement mechanism)', () => {
+  it('declares a known permission and a scope on every other route but whoami (the one enforcement mechanism)', () => {
+    expect(PROTECTED.filter((r) => r.auth === 'authenticated').map((r) => r.operationId)).toEqual(['whoami']);
     expect(PROTECTED.map((r) => r.operationId)).toEqual(
       expect.arrayContaining(['whoami', 'listModels', 'registerVersion', 'getVersion', 'putBlob', 'getBlob', 'createUpload', 'appendUpload', 'commitUpload', 'abortUpload']),
     );
     for (const route of PROTECTED) {
-      expect(route.auth, `${route.method} ${route.path}`).toBeTypeOf('object');
-      if (route.auth === 'public') continue;
-      const { permission } = route.auth;
+      if (route.operationId !== 'whoami') expect(route.auth, `${route.method} ${route.path}`).toBeTypeOf('object');
+      if (typeof route.auth !== 'object') continue;
+      const { permission, scope } = route.auth;
+      expect(scope === 'global' || scope === 'any' || typeof scope === 'function', `${route.method} ${route.path}: scope`).toBe(true);
       expect((STATIC_PERMISSIONS as readonly string[]).includes(permission) || /^promote:[a-z0-9-]+$/.test(permission), `${route.method} ${route.path}: ${permission}`).toBe(true);
     }
   });

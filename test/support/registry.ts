@@ -66,6 +66,13 @@ export async function createTestStorage(backend: Backend): Promise<TestStorage> 
  */
 export const WITHOUT_PROVENANCE = { requireAtEntry: false } as const;
 
+/**
+ * Suites that walk every route with bad credentials fail authentication hundreds of times from
+ * one address; the registry under test allows that many unless a suite sets `limits.authFailures`
+ * (the rate-limit suite does).
+ */
+export const TEST_AUTH_FAILURES = 100_000;
+
 /** Starts a registry in this process on an ephemeral loopback port. */
 export async function startTestRegistry(backend: Backend, config: ConfigInput = {}): Promise<TestRegistry> {
   const storage = await createTestStorage(backend);
@@ -76,6 +83,7 @@ export async function startTestRegistry(backend: Backend, config: ConfigInput = 
       server: { port: 0, ...(config.server ?? {}) },
       storage: { metadata: storage.metadataSpec, ...(config.storage ?? {}) },
       provenance: { ...WITHOUT_PROVENANCE, ...(config.provenance ?? {}) },
+      limits: { authFailures: TEST_AUTH_FAILURES, ...(config.limits ?? {}) },
     },
     {},
   );
@@ -121,6 +129,7 @@ export async function spawnServer(options: { dataDir: string; metadataSpec: stri
       CUSTODY_SERVER_LOG_LEVEL: 'warn',
       // See WITHOUT_PROVENANCE; pass CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY=true to test entry checks.
       CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY: 'false',
+      CUSTODY_LIMITS_AUTH_FAILURES: String(TEST_AUTH_FAILURES),
       ...(options.env ?? {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],

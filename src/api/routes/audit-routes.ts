@@ -26,7 +26,7 @@ export const auditRoutes = [
     operationId: 'audit',
     summary: 'Log events, newest first, filtered by model, type and time',
     tag: 'log',
-    auth: { permission: 'audit:read' },
+    auth: { permission: 'audit:read', scope: 'global' },
     query: auditQuery,
     body: { kind: 'none' },
     responses: { 200: { description: 'a page of events', schema: auditResponse } },

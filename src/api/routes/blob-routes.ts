@@ -5,7 +5,7 @@
 import { CustodyError } from '../../domain/errors.js';
 import { toDigest } from '../../domain/digest.js';
 import { parseRangeHeader } from '../byte-ranges.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, requireActor } from '../route.js';
 import { blobResponse, digestParams, missingBody, missingResponse } from '../schemas.js';
 
 const BLOB_HEADERS = { 'content-type': 'application/octet-stream', 'x-content-type-options': 'nosniff', 'accept-ranges': 'bytes' };
@@ -17,7 +17,7 @@ export const blobRoutes = [
     operationId: 'missingBlobs',
     summary: 'Which of these blobs does the registry lack?',
     tag: 'blobs',
-    auth: { permission: 'model:push' },
+    auth: { permission: 'model:push', scope: 'any' },
     body: { kind: 'json', schema: missingBody, limit: 'manifest' },
     responses: { 200: { description: 'the missing digests, in request order', schema: missingResponse } },
     handle: async ({ body, services }) => ({ status: 200, json: { missing: await services.blobs.missing(body.digests) } }),
@@ -28,7 +28,7 @@ export const blobRoutes = [
     operationId: 'getBlob',
     summary: 'Download a blob (HEAD for its size; Range supported)',
     tag: 'blobs',
-    auth: { permission: 'model:read' },
+    auth: { permission: 'model:read', scope: 'any' },
     params: digestParams,
     body: { kind: 'none' },
     responses: {
@@ -36,8 +36,11 @@ export const blobRoutes = [
       206: { description: 'the requested range', contentType: 'application/octet-stream' },
       416: { description: 'range not satisfiable' },
     },
-    handle: async ({ params, req, services }) => {
-      const info = await services.blobs.stat(params.digest);
+    handle: async ({ params, req, services, actor }) => {
+      // A namespace-limited reader sees only blobs of versions in its namespaces; to it, any
+      // other blob does not exist (the same answer as a blob nobody has).
+      const readable = await services.blobs.readableIn(params.digest, services.auth.namespacesWith(requireActor({ actor }), 'model:read'));
+      const info = readable ? await services.blobs.stat(params.digest) : undefined;
       if (info === undefined) throw new CustodyError('BLOB_NOT_FOUND', 'no such blob');
       const etag = `"${params.digest}"`;
       let range;
@@ -73,7 +76,7 @@ export const blobRoutes = [
     operationId: 'putBlob',
     summary: 'Upload a whole blob in one streamed request; stored only if the bytes hash to the digest',
     tag: 'blobs',
-    auth: { permission: 'model:push' },
+    auth: { permission: 'model:push', scope: 'any' },
     params: digestParams,
     body: { kind: 'stream', description: 'the blob bytes' },
     responses: { 201: { description: 'stored (or already present)', schema: blobResponse } },

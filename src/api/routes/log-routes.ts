@@ -12,7 +12,7 @@ import type { Config } from '../../config/config.js';
 import { defineRoute } from '../route.js';
 
 const publicReads = (config: Config): boolean => config.log.publicReads;
-const logAuth = { permission: 'audit:read', publicWhen: publicReads } as const;
+const logAuth = { permission: 'audit:read', scope: 'global', publicWhen: publicReads } as const;
 
 const count = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);

@@ -48,13 +48,16 @@ export const modelRoutes = [
     operationId: 'listModels',
     summary: 'List models with their latest version',
     tag: 'models',
-    auth: { permission: 'model:read' },
+    auth: { permission: 'model:read', scope: 'any' },
     query: modelsQuery,
     body: { kind: 'none' },
     responses: { 200: { description: 'a page of models', schema: modelsResponse } },
-    handle: async ({ query, services }) => {
+    handle: async ({ query, services, actor }) => {
+      // A namespace-limited reader lists only its namespaces.
+      const readable = services.auth.namespacesWith(requireActor({ actor }), 'model:read');
       const page = await services.registry.listModels({
         limit: query.limit,
+        ...(readable === null ? {} : { namespaces: readable }),
         ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
         ...(query.namespace === undefined ? {} : { namespace: query.namespace }),
       });
@@ -83,7 +86,7 @@ export const modelRoutes = [
     operationId: 'registerVersion',
     summary: 'Register a version from a manifest whose blobs are all uploaded (idempotent)',
     tag: 'models',
-    auth: { permission: 'model:push', scope: scopeOf },
+    auth: { permission: 'model:push', scope: (p, config) => ({ namespace: p.namespace, environment: config.environments[0] ?? '' }) },
     params: modelParams,
     body: { kind: 'json', schema: registerBody, limit: 'manifest' },
     responses: {

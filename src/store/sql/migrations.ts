@@ -228,6 +228,23 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('lineage_edges_parent_idx').on('lineage_edges').columns(['parent_namespace', 'parent_name', 'parent_digest']).execute();
     },
   },
+  {
+    id: 4,
+    name: 'identity and access',
+    async up(db) {
+      // SPEC §7: OIDC workload identities of service principals, narrowed tokens, conditional
+      // and revocable bindings. Revocation keeps the row (the log keeps the history anyway).
+      await db.schema.alterTable('principals').addColumn('oidc_issuer', 'text').execute();
+      await db.schema.alterTable('principals').addColumn('oidc_subject', 'text').execute();
+      await db.schema.alterTable('principals').addColumn('oidc_condition', 'text').execute();
+      await db.schema.createIndex('principals_oidc_unique').on('principals').columns(['oidc_issuer', 'oidc_subject']).unique().execute();
+      await db.schema.alterTable('api_tokens').addColumn('permissions', 'text').execute();
+      await db.schema.alterTable('role_bindings').addColumn('condition', 'text').execute();
+      await db.schema.alterTable('role_bindings').addColumn('revoked_at', 'text').execute();
+      // "Which namespaces hold this blob" for namespace-scoped readers of blobs.
+      await db.schema.createIndex('version_files_sha256_idx').on('version_files').column('sha256').execute();
+    },
+  },
 ];
 
 /**

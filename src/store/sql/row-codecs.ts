@@ -55,8 +55,25 @@ const safePath = z.string().refine((path) => {
 }, 'unsafe path');
 
 const principalRow = z
-  .object({ id: z.string(), name: z.string(), kind: z.enum(['user', 'service']), created_at: z.string(), disabled_at: z.string().nullable() })
-  .transform((r) => ({ id: r.id, name: r.name, kind: r.kind, createdAt: r.created_at, disabledAt: r.disabled_at }));
+  .object({
+    id: z.string(),
+    name: z.string(),
+    kind: z.enum(['user', 'service']),
+    created_at: z.string(),
+    disabled_at: z.string().nullable(),
+    oidc_issuer: z.string().nullable(),
+    oidc_subject: z.string().nullable(),
+    oidc_condition: z.string().nullable(),
+  })
+  .refine((r) => (r.oidc_issuer === null) === (r.oidc_subject === null) && (r.oidc_issuer === null || r.kind === 'service'), 'inconsistent OIDC identity')
+  .transform((r) => ({
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    createdAt: r.created_at,
+    disabledAt: r.disabled_at,
+    oidc: r.oidc_issuer === null || r.oidc_subject === null ? null : { issuer: r.oidc_issuer, subject: r.oidc_subject, condition: r.oidc_condition },
+  }));
 
 const tokenRow = z
   .object({
@@ -67,6 +84,7 @@ const tokenRow = z
     created_at: z.string(),
     expires_at: z.string().nullable(),
     revoked_at: z.string().nullable(),
+    permissions: jsonText.pipe(stringList).nullable(),
   })
   .transform((r) => ({
     id: r.id,
@@ -76,6 +94,7 @@ const tokenRow = z
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
+    permissions: r.permissions,
   }));
 
 const bindingRow = z
@@ -85,7 +104,9 @@ const bindingRow = z
     role: z.string(),
     namespaces: jsonText.pipe(stringList).nullable(),
     environments: jsonText.pipe(stringList).nullable(),
+    condition: z.string().nullable(),
     created_at: z.string(),
+    revoked_at: z.string().nullable(),
   })
   .transform((r) => ({
     id: r.id,
@@ -93,7 +114,9 @@ const bindingRow = z
     role: r.role,
     namespaces: r.namespaces,
     environments: r.environments,
+    condition: r.condition,
     createdAt: r.created_at,
+    revokedAt: r.revoked_at,
   }));
 
 const modelRow = z

@@ -25,6 +25,9 @@ export interface PrincipalsTable {
   kind: string;
   created_at: string;
   disabled_at: string | null;
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
+  oidc_condition: string | null;
 }
 
 export interface ApiTokensTable {
@@ -35,6 +38,8 @@ export interface ApiTokensTable {
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
+  /** JSON array of permissions the token is narrowed to, or null. */
+  permissions: string | null;
 }
 
 export interface RoleBindingsTable {
@@ -45,7 +50,9 @@ export interface RoleBindingsTable {
   namespaces: string | null;
   /** JSON array of environments, or null for every environment. */
   environments: string | null;
+  condition: string | null;
   created_at: string;
+  revoked_at: string | null;
 }
 
 export interface ModelsTable {

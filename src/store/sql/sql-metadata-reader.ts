@@ -23,10 +23,11 @@ import type {
 } from '../metadata-store.js';
 import { isLookupKey, isLookupNumber } from './lookup-keys.js';
 import { decodeCursor, encodeCursor } from './page-cursor.js';
-import { decodeRow, toSafeInteger } from './row-codecs.js';
 import type { Database, SqlDialectName } from './schema.js';
 import { SqlLogReader } from './sql-log-reader.js';
 import { SqlTrustReader } from './sql-trust-store.js';
+import { SqlIdentityReader } from './sql-identity-store.js';
+import { decodeRow } from './row-codecs.js';
 import type { AttestationRecord, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 
 const MAX_PAGE_LIMIT = 10_000;
@@ -44,11 +45,6 @@ function assertLimit(limit: number): void {
   }
 }
 
-function countOf(value: unknown): number {
-  const count = toSafeInteger(value);
-  if (count === undefined || count < 0) throw new CustodyError('INTERNAL', 'corrupt count from the metadata store');
-  return count;
-}
 
 /** Reads, bound either to the store (autocommit) or to one transaction's connection. */
 export class SqlMetadataReader implements MetadataReader {
@@ -64,6 +60,8 @@ export class SqlMetadataReader implements MetadataReader {
   readonly #log = new SqlLogReader(() => this.db());
   /** The trust tables' queries (`sql-trust-store.ts`). */
   readonly #trust = new SqlTrustReader(() => this.db());
+  /** The identity tables' queries (`sql-identity-store.ts`). */
+  readonly #identity = new SqlIdentityReader(() => this.db());
 
   /** The executor for the next query; subclasses refuse use at the wrong time. */
   protected db(): Kysely<Database> {
@@ -71,38 +69,47 @@ export class SqlMetadataReader implements MetadataReader {
   }
 
   async countPrincipals(): Promise<number> {
-    const row = await this.db().selectFrom('principals').select((eb) => eb.fn.countAll().as('count')).executeTakeFirst();
-    return countOf(row?.count);
+    return this.#identity.countPrincipals();
   }
 
   async getPrincipalById(id: string): Promise<Principal | undefined> {
-    if (!isLookupKey(id)) return undefined;
-    const row = await this.db().selectFrom('principals').selectAll().where('id', '=', id).executeTakeFirst();
-    return row === undefined ? undefined : decodeRow('principals', row);
+    return this.#identity.getPrincipalById(id);
   }
 
   async getPrincipalByName(name: string): Promise<Principal | undefined> {
-    if (!isLookupKey(name)) return undefined;
-    const row = await this.db().selectFrom('principals').selectAll().where('name', '=', name).executeTakeFirst();
-    return row === undefined ? undefined : decodeRow('principals', row);
+    return this.#identity.getPrincipalByName(name);
+  }
+
+  async listPrincipals(): Promise<readonly Principal[]> {
+    return this.#identity.listPrincipals();
+  }
+
+  async findPrincipalByOidc(issuer: string, subject: string): Promise<Principal | undefined> {
+    return this.#identity.findPrincipalByOidc(issuer, subject);
   }
 
   async findTokenByHash(tokenHash: string): Promise<ApiToken | undefined> {
-    if (!isLookupKey(tokenHash)) return undefined;
-    const row = await this.db().selectFrom('api_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-    return row === undefined ? undefined : decodeRow('api_tokens', row);
+    return this.#identity.findTokenByHash(tokenHash);
+  }
+
+  async getToken(id: string): Promise<ApiToken | undefined> {
+    return this.#identity.getToken(id);
+  }
+
+  async listTokens(principalId?: string): Promise<readonly ApiToken[]> {
+    return this.#identity.listTokens(principalId);
   }
 
   async listBindings(principalId: string): Promise<readonly RoleBinding[]> {
-    if (!isLookupKey(principalId)) return [];
-    const rows = await this.db()
-      .selectFrom('role_bindings')
-      .selectAll()
-      .where('principal_id', '=', principalId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    return rows.map((row) => decodeRow('role_bindings', row));
+    return this.#identity.listBindings(principalId);
+  }
+
+  async listAllBindings(): Promise<readonly RoleBinding[]> {
+    return this.#identity.listAllBindings();
+  }
+
+  async getBinding(id: string): Promise<RoleBinding | undefined> {
+    return this.#identity.getBinding(id);
   }
 
   async getModel(namespace: string, name: string): Promise<ModelRecord | undefined> {
@@ -111,7 +118,12 @@ export class SqlMetadataReader implements MetadataReader {
     return row === undefined ? undefined : decodeRow('models', row);
   }
 
-  async listModels(options: { readonly limit: number; readonly cursor?: string; readonly namespace?: string }): Promise<Page<ModelSummary>> {
+  async listModels(options: {
+    readonly limit: number;
+    readonly cursor?: string;
+    readonly namespace?: string;
+    readonly namespaces?: readonly string[];
+  }): Promise<Page<ModelSummary>> {
     assertLimit(options.limit);
     const after = options.cursor === undefined ? undefined : decodeCursor(modelCursor, options.cursor);
     if (options.namespace !== undefined && !isLookupKey(options.namespace)) return { items: [], nextCursor: null };
@@ -144,6 +156,11 @@ export class SqlMetadataReader implements MetadataReader {
         'v.registered_at as latest_registered_at',
       ]);
     if (options.namespace !== undefined) query = query.where('m.namespace', '=', options.namespace);
+    if (options.namespaces !== undefined) {
+      const wanted = options.namespaces.filter((n) => isLookupKey(n));
+      if (wanted.length === 0) return { items: [], nextCursor: null };
+      query = query.where('m.namespace', 'in', wanted);
+    }
     if (after !== undefined) {
       const [, namespace, name] = after;
       query = query.where((eb) => eb.or([eb('m.namespace', '>', namespace), eb.and([eb('m.namespace', '=', namespace), eb('m.name', '>', name)])]));
@@ -199,6 +216,20 @@ export class SqlMetadataReader implements MetadataReader {
       .orderBy('ordinal')
       .execute();
     return rows.map((row) => decodeRow('version_files', row));
+  }
+
+  async blobInNamespaces(sha256: string, namespaces: readonly string[]): Promise<boolean> {
+    const wanted = namespaces.filter((n) => isLookupKey(n));
+    if (!isLookupKey(sha256) || wanted.length === 0) return false;
+    const row = await this.db()
+      .selectFrom('version_files as f')
+      .innerJoin('versions as v', 'v.id', 'f.version_id')
+      .select('f.version_id')
+      .where('f.sha256', '=', sha256)
+      .where('v.namespace', 'in', wanted)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   logSize(): Promise<number> {

@@ -25,6 +25,7 @@ import { toSafeInteger } from './row-codecs.js';
 import type { Database } from './schema.js';
 import { SqlLogWriter } from './sql-log-writer.js';
 import { SqlTrustWriter } from './sql-trust-store.js';
+import { SqlIdentityWriter } from './sql-identity-store.js';
 import type { AttestationRecord, KeyRevocation, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 import { SqlMetadataReader } from './sql-metadata-reader.js';
 import { writeInSavepoint, type MissingReference } from './write-in-savepoint.js';
@@ -71,6 +72,8 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
   readonly #log = new SqlLogWriter(() => this.db(), this.dialect);
   /** The trust tables' writes (`sql-trust-store.ts`). */
   readonly #trust = new SqlTrustWriter(() => this.db());
+  /** The identity tables' writes (`sql-identity-store.ts`). */
+  readonly #identity = new SqlIdentityWriter(() => this.db());
 
   /** Called by the store once `transaction`'s callback settles; any later use throws INTERNAL. */
   end(): void {
@@ -88,40 +91,27 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
   }
 
   async insertPrincipal(principal: Principal): Promise<void> {
-    await this.#write('a principal with this id or name already exists', { code: 'NOT_FOUND', message: 'referenced record not found' }, async () => {
-      await this.db()
-        .insertInto('principals')
-        .values({ id: principal.id, name: principal.name, kind: principal.kind, created_at: principal.createdAt, disabled_at: principal.disabledAt })
-        .execute();
-    });
+    return this.#identity.insertPrincipal(principal);
+  }
+
+  async disablePrincipal(id: string, disabledAt: string): Promise<void> {
+    return this.#identity.disablePrincipal(id, disabledAt);
   }
 
   async insertToken(token: ApiToken): Promise<void> {
-    await this.#write('a token with this id or hash already exists', { code: 'NOT_FOUND', message: 'the token principal does not exist' }, async () => {
-      await this.db()
-        .insertInto('api_tokens')
-        .values({
-          id: token.id,
-          principal_id: token.principalId,
-          name: token.name,
-          token_hash: token.tokenHash,
-          created_at: token.createdAt,
-          expires_at: token.expiresAt,
-          revoked_at: token.revokedAt,
-        })
-        .execute();
-    });
+    return this.#identity.insertToken(token);
+  }
+
+  async revokeToken(id: string, revokedAt: string): Promise<void> {
+    return this.#identity.revokeToken(id, revokedAt);
   }
 
   async insertBinding(binding: RoleBinding): Promise<void> {
-    const namespaces = toJsonText(binding.namespaces, 'namespaces');
-    const environments = toJsonText(binding.environments, 'environments');
-    await this.#write('a role binding with this id already exists', { code: 'NOT_FOUND', message: 'referenced record not found' }, async () => {
-      await this.db()
-        .insertInto('role_bindings')
-        .values({ id: binding.id, principal_id: binding.principalId, role: binding.role, namespaces, environments, created_at: binding.createdAt })
-        .execute();
-    });
+    return this.#identity.insertBinding(binding);
+  }
+
+  async revokeBinding(id: string, revokedAt: string): Promise<void> {
+    return this.#identity.revokeBinding(id, revokedAt);
   }
 
   async ensureModel(namespace: string, name: string, createdAt: string): Promise<ModelRecord> {
