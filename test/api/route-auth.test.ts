@@ -92,12 +92,12 @@ describe('the route table', () => {
     expect(publicRoutes.sort()).toEqual([...EXPECTED_PUBLIC].sort());
   });
 
-  it('makes only the transparency-log reads public by configuration, and they need audit:read otherwise', () => {
+  it('makes only the transparency-log reads public by configuration, and they need model:read (anywhere) otherwise', () => {
     const switchable = ROUTES.filter((r) => typeof r.auth === 'object' && r.auth.publicWhen !== undefined);
     expect(switchable.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
       ['GET /log/checkpoint', 'GET /log/tile/{path*}', 'GET /api/v1/log/key', 'GET /api/v1/log/entries/{index}', 'GET /api/v1/log/proof/inclusion', 'GET /api/v1/log/proof/consistency'].sort(),
     );
-    for (const route of switchable) if (typeof route.auth === 'object') expect(route.auth.permission).toBe('audit:read');
+    for (const route of switchable) if (typeof route.auth === 'object') expect(route.auth.permission).toBe('model:read');
   });
 
   it('declares a known permission and a scope on every other route but whoami (the one enforcement mechanism)', () => {

@@ -2,7 +2,8 @@
  * The transparency log's read side (SPEC §5): C2SP tlog-tiles under `/log/` (the checkpoint,
  * hash tiles, entry bundles, partial tiles) so existing tile clients can audit Custody, and JSON
  * endpoints for one entry, an inclusion proof (by index or leaf hash) and a consistency proof.
- * Public unless `log.publicReads` is off, then they need `audit:read`.
+ * Public unless `log.publicReads` is off; then any principal that may read models somewhere may
+ * read the log too, because every client verifies pulls and receipts against it.
  * Spec: https://c2sp.org/tlog-tiles, https://c2sp.org/tlog-checkpoint
  */
 import { z } from 'zod';
@@ -12,7 +13,7 @@ import type { Config } from '../../config/config.js';
 import { defineRoute } from '../route.js';
 
 const publicReads = (config: Config): boolean => config.log.publicReads;
-const logAuth = { permission: 'audit:read', scope: 'global', publicWhen: publicReads } as const;
+const logAuth = { permission: 'model:read', scope: 'any', publicWhen: publicReads } as const;
 
 const count = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
