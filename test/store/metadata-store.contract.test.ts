@@ -661,6 +661,21 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
       expect(await store.getBinding('b1')).toMatchObject({ revokedAt: null });
     });
 
+    it('refuses to store identity text holding NUL or unpaired surrogates, with the transaction still usable', async () => {
+      await store.transaction(async (tx) => {
+        await expect(tx.insertPrincipal(principal('ali\u0000ce'))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertPrincipal(service('deployer', 'sub\u0000'))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertPrincipal(service('deployer', 'sub', ISSUER, 'claims.x == "\ud800"'))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await tx.insertPrincipal(service('deployer', 'sub'));
+        await expect(tx.insertToken(apiToken('t1', 'p-deployer', { name: 'n\u0000' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertBinding(binding('b1', 'p-deployer', { condition: 'claims.a == "\u0000"' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await tx.insertBinding(binding('b1', 'p-deployer'));
+      });
+      expect((await store.listPrincipals()).map((p) => p.name)).toEqual(['deployer']);
+      expect(await store.listTokens()).toEqual([]);
+      expect((await store.listAllBindings()).map((b) => b.id)).toEqual(['b1']);
+    });
+
     it('tells whether a version in the given namespaces lists a blob', async () => {
       await store.transaction(async (tx) => {
         await tx.ensureModel('vision', 'resnet', T0);

@@ -65,7 +65,10 @@ const principalRow = z
     oidc_subject: z.string().nullable(),
     oidc_condition: z.string().nullable(),
   })
-  .refine((r) => (r.oidc_issuer === null) === (r.oidc_subject === null) && (r.oidc_issuer === null || r.kind === 'service'), 'inconsistent OIDC identity')
+  .refine(
+    (r) => (r.oidc_issuer === null) === (r.oidc_subject === null) && (r.oidc_issuer === null ? r.oidc_condition === null : r.kind === 'service'),
+    'inconsistent OIDC identity',
+  )
   .transform((r) => ({
     id: r.id,
     name: r.name,

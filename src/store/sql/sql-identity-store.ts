@@ -44,6 +44,18 @@ function jsonList(value: readonly string[] | null, field: string): string | null
   return JSON.stringify(value);
 }
 
+/**
+ * Rejects text no dialect stores faithfully: PostgreSQL refuses NUL and would replace unpaired
+ * surrogates, and SQLite would store a name no lookup can find again.
+ */
+function assertStorableText(row: Readonly<Record<string, unknown>>, what: string): void {
+  for (const [column, value] of Object.entries(row)) {
+    if (typeof value === 'string' && (value.includes('\u0000') || !value.isWellFormed())) {
+      throw new CustodyError('VALIDATION_FAILED', `${what}: ${column} holds NUL or unpaired surrogates`, { details: { column } });
+    }
+  }
+}
+
 /** Identity reads on the executor `db()` returns at each call. */
 export class SqlIdentityReader implements IdentityReads {
   constructor(private readonly db: () => Kysely<Database>) {}
@@ -137,24 +149,23 @@ export class SqlIdentityWriter implements IdentityWrites {
     if (principal.oidc !== null && principal.kind !== 'service') {
       throw new CustodyError('VALIDATION_FAILED', 'only service principals can have an OIDC identity');
     }
+    const row = {
+      id: principal.id,
+      name: principal.name,
+      kind: principal.kind,
+      created_at: principal.createdAt,
+      disabled_at: principal.disabledAt,
+      oidc_issuer: principal.oidc?.issuer ?? null,
+      oidc_subject: principal.oidc?.subject ?? null,
+      oidc_condition: principal.oidc?.condition ?? null,
+    };
+    assertStorableText(row, 'principal');
     await writeInSavepoint(
       this.db(),
       'a principal with this id, name or OIDC identity already exists',
       { code: 'NOT_FOUND', message: 'referenced record not found' },
       async () => {
-        await this.db()
-          .insertInto('principals')
-          .values({
-            id: principal.id,
-            name: principal.name,
-            kind: principal.kind,
-            created_at: principal.createdAt,
-            disabled_at: principal.disabledAt,
-            oidc_issuer: principal.oidc?.issuer ?? null,
-            oidc_subject: principal.oidc?.subject ?? null,
-            oidc_condition: principal.oidc?.condition ?? null,
-          })
-          .execute();
+        await this.db().insertInto('principals').values(row).execute();
       },
     );
   }
@@ -166,21 +177,19 @@ export class SqlIdentityWriter implements IdentityWrites {
   }
 
   async insertToken(token: ApiToken): Promise<void> {
-    const permissions = jsonList(token.permissions, 'permissions');
+    const row = {
+      id: token.id,
+      principal_id: token.principalId,
+      name: token.name,
+      token_hash: token.tokenHash,
+      created_at: token.createdAt,
+      expires_at: token.expiresAt,
+      revoked_at: token.revokedAt,
+      permissions: jsonList(token.permissions, 'permissions'),
+    };
+    assertStorableText(row, 'token');
     await writeInSavepoint(this.db(), 'a token with this id or hash already exists', { code: 'NOT_FOUND', message: 'the token principal does not exist' }, async () => {
-      await this.db()
-        .insertInto('api_tokens')
-        .values({
-          id: token.id,
-          principal_id: token.principalId,
-          name: token.name,
-          token_hash: token.tokenHash,
-          created_at: token.createdAt,
-          expires_at: token.expiresAt,
-          revoked_at: token.revokedAt,
-          permissions,
-        })
-        .execute();
+      await this.db().insertInto('api_tokens').values(row).execute();
     });
   }
 
@@ -191,22 +200,19 @@ export class SqlIdentityWriter implements IdentityWrites {
   }
 
   async insertBinding(binding: RoleBinding): Promise<void> {
-    const namespaces = jsonList(binding.namespaces, 'namespaces');
-    const environments = jsonList(binding.environments, 'environments');
+    const row = {
+      id: binding.id,
+      principal_id: binding.principalId,
+      role: binding.role,
+      namespaces: jsonList(binding.namespaces, 'namespaces'),
+      environments: jsonList(binding.environments, 'environments'),
+      condition: binding.condition,
+      created_at: binding.createdAt,
+      revoked_at: binding.revokedAt,
+    };
+    assertStorableText(row, 'role binding');
     await writeInSavepoint(this.db(), 'a role binding with this id already exists', { code: 'NOT_FOUND', message: 'referenced record not found' }, async () => {
-      await this.db()
-        .insertInto('role_bindings')
-        .values({
-          id: binding.id,
-          principal_id: binding.principalId,
-          role: binding.role,
-          namespaces,
-          environments,
-          condition: binding.condition,
-          created_at: binding.createdAt,
-          revoked_at: binding.revokedAt,
-        })
-        .execute();
+      await this.db().insertInto('role_bindings').values(row).execute();
     });
   }
 
