@@ -49,6 +49,36 @@ describe('server configuration', () => {
     expect(configError(() => resolveConfig({ limits: { caseInsensitivePaths: 'yes' } }, {})).message).toContain('limits.caseInsensitivePaths');
   });
 
+  it('defaults to development → staging → production, the service-only rule on, no OIDC issuers and a bounded auth-failure rate', () => {
+    const config = resolveConfig(undefined, {});
+    expect(config.environments).toEqual(['development', 'staging', 'production']);
+    expect(config.promotion.lastEnvironmentServiceOnly).toBe(true);
+    expect(config.oidc).toEqual({ issuers: [], clockSkewSeconds: 60 });
+    expect(config.limits.authFailures).toBe(20);
+    expect(config.limits.authFailureWindowSeconds).toBe(60);
+  });
+
+  it('refuses repeated, empty or badly named environments, naming the key', () => {
+    expect(configError(() => resolveConfig({ environments: ['dev', 'dev'] }, {})).message).toMatch(/environments: must not repeat/);
+    expect(configError(() => resolveConfig({ environments: [] }, {})).message).toMatch(/environments: must name at least one/);
+    expect(configError(() => resolveConfig({ environments: ['Prod'] }, {})).message).toMatch(/environments\.0: must be a lowercase name/);
+  });
+
+  it('refuses an OIDC issuer that allows "none" or HMAC, or fetches keys over plain http from another host', () => {
+    const issuer = { issuer: 'https://ci.example.com', audience: 'custody', jwks: 'file:ci-jwks.json' };
+    expect(resolveConfig({ oidc: { issuers: [issuer] } }, {}).oidc.issuers[0]?.algorithms).toEqual(['ES256', 'EdDSA']);
+    expect(configError(() => resolveConfig({ oidc: { issuers: [{ ...issuer, algorithms: ['none'] }] } }, {})).message).toMatch(/oidc\.issuers\.0\.algorithms\.0: unsupported signature algorithm "none"/);
+    expect(configError(() => resolveConfig({ oidc: { issuers: [{ ...issuer, algorithms: ['HS256'] }] } }, {})).message).toMatch(/HMAC algorithms are never accepted/);
+    expect(configError(() => resolveConfig({ oidc: { issuers: [{ ...issuer, jwks: 'http://keys.example.com/jwks' }] } }, {})).message).toMatch(/oidc\.issuers\.0\.jwks/);
+    expect(configError(() => resolveConfig({ oidc: { issuers: [{ ...issuer, audiences: 'x' }] } }, {})).message).toMatch(/unknown key oidc\.issuers\.0\.audiences/);
+  });
+
+  it('lets CUSTODY_PROMOTION_LAST_ENVIRONMENT_SERVICE_ONLY and CUSTODY_LIMITS_AUTH_FAILURES override their keys', () => {
+    const config = resolveConfig(undefined, { CUSTODY_PROMOTION_LAST_ENVIRONMENT_SERVICE_ONLY: 'false', CUSTODY_LIMITS_AUTH_FAILURES: '7' });
+    expect(config.promotion.lastEnvironmentServiceOnly).toBe(false);
+    expect(config.limits.authFailures).toBe(7);
+  });
+
   it('lets environment variables override single keys', () => {
     const config = resolveConfig(
       { server: { port: 9000 }, storage: { metadata: 'sqlite:a.db' } },
