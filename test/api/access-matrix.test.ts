@@ -18,11 +18,12 @@ import { allRoutes } from '../../src/api/routes/all-routes.js';
 import { generateApiToken, hashApiToken } from '../../src/auth/api-token.js';
 import { newId } from '../../src/domain/ids.js';
 import { resolveConfig, type Config } from '../../src/config/config.js';
+import { concretePath, WALK_NAMESPACE } from '../support/route-paths.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 
 const ROUTES = allRoutes('test');
 const ISSUER = 'http://127.0.0.1:9/matrix-issuer';
-const NS = 'ns';
+const NS = WALK_NAMESPACE;
 
 /** SPEC §7, written out: what each built-in role grants. */
 const READ = ['model:read'];
@@ -58,23 +59,6 @@ const IDENTITIES: readonly Column[] = [
 ];
 const BAD_CREDENTIALS = ['unauthenticated', 'malformed', 'expired', 'revoked', 'wrong audience'] as const;
 
-const PARAM_VALUES: Readonly<Record<string, string>> = {
-  digest: `sha256:${'5e'.repeat(32)}`,
-  id: 'AbCdEfGhIjKlMnOpQrStUv',
-  namespace: NS,
-  name: 'm',
-  selector: 'v1',
-  index: '0',
-  path: '0/000',
-};
-
-function concretePath(route: AnyRoute): string {
-  return route.path.replace(/\{([A-Za-z]+)(\*?)\}/g, (_whole, param: string, rest: string) => {
-    const value = PARAM_VALUES[param];
-    if (value === undefined) throw new Error(`no test value for path parameter {${param}} of ${route.method} ${route.path}: add one`);
-    return rest === '*' ? value : encodeURIComponent(value);
-  });
-}
 
 type Expected = 'allow' | 'deny' | 'unauthenticated';
 

@@ -16,6 +16,7 @@ import { allRoutes } from '../../src/api/routes/all-routes.js';
 import { generateApiToken, hashApiToken } from '../../src/auth/api-token.js';
 import { STATIC_PERMISSIONS } from '../../src/auth/permissions.js';
 import { newId } from '../../src/domain/ids.js';
+import { concretePath } from '../support/route-paths.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 
 interface Reply {
@@ -28,25 +29,6 @@ const ROUTES = allRoutes('test');
 const PROTECTED = ROUTES.filter((r) => r.auth !== 'public');
 const EXPECTED_PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/v1/openapi.json', 'GET /docs'];
 
-/** Plausible, valid values for every path parameter the table uses. */
-const PARAM_VALUES: Readonly<Record<string, string>> = {
-  digest: `sha256:${'5e'.repeat(32)}`,
-  id: 'AbCdEfGhIjKlMnOpQrStUv',
-  namespace: 'ns',
-  name: 'm',
-  selector: 'v1',
-  index: '0',
-  path: '0/000',
-};
-
-function concretePath(route: AnyRoute): string {
-  return route.path.replace(/\{([A-Za-z]+)(\*?)\}/g, (_whole, param: string, rest: string) => {
-    const value = PARAM_VALUES[param];
-    if (value === undefined) throw new Error(`no test value for path parameter {${param}} of ${route.method} ${route.path}: add one`);
-    // A rest parameter spans several segments: its slashes are path separators.
-    return rest === '*' ? value : encodeURIComponent(value);
-  });
-}
 
 /** A body of the kind the route reads, so that only the credential can be at fault. */
 function bodyFor(route: AnyRoute): { body?: string; contentType?: string } {
