@@ -16,10 +16,13 @@ import { registerKeys } from './commands/key-commands.js';
 import { registerLineage } from './commands/lineage-command.js';
 import { registerLog } from './commands/log-commands.js';
 import { registerLogin } from './commands/login-command.js';
+import { registerPrincipals } from './commands/principal-commands.js';
 import { registerPull } from './commands/pull-command.js';
 import { registerPush } from './commands/push-command.js';
+import { registerRoles } from './commands/role-commands.js';
 import { registerServe } from './commands/serve-command.js';
 import { registerSigning } from './commands/signing-commands.js';
+import { registerTokens } from './commands/token-commands.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -50,6 +53,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerBrowse(program, ctx, run);
   registerLineage(program, ctx, run);
   registerKeys(program, ctx, run);
+  registerPrincipals(program, ctx, run);
+  registerTokens(program, ctx, run);
+  registerRoles(program, ctx, run);
   registerAttestations(program, ctx, run);
   registerLog(program, ctx, run);
   registerAdmin(program, ctx, run);

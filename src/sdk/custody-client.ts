@@ -11,6 +11,7 @@ import { CustodyError } from '../domain/errors.js';
 import { toDigest } from '../domain/digest.js';
 import { formatSelector, parseModelName, parseModelRef, type ModelName, type ModelRef } from '../domain/model-ref.js';
 import { HttpTransport, type TransportOptions } from './http-transport.js';
+import { IdentityApi } from './identity-api.js';
 import { scanModel, type LocalFile, type LocalModel } from './local-model.js';
 import { pullVersion, type PullOptions, type PullResult } from './pull-version.js';
 import {
@@ -24,7 +25,6 @@ import {
   verifiedMetadataSchema,
   versionSchema,
   versionsPageSchema,
-  whoamiSchema,
   type AttestationBody,
   type AttestationsPage,
   type KeyBody,
@@ -95,17 +95,21 @@ export type LineageDirection = 'ancestors' | 'descendants' | 'both';
 
 export class CustodyClient {
   readonly transport: HttpTransport;
+  /** Principals, API tokens, role bindings and whoami (SPEC §7). */
+  readonly identity: IdentityApi;
 
   constructor(options: TransportOptions) {
     this.transport = new HttpTransport(options);
+    this.identity = new IdentityApi(this.transport);
   }
 
   close(): void {
     this.transport.close();
   }
 
+  /** The authenticated caller (see `identity.whoami`). */
   async whoami(): Promise<Whoami> {
-    return parse(whoamiSchema, (await this.transport.json({ method: 'GET', path: '/api/v1/whoami' })).body);
+    return this.identity.whoami();
   }
 
   async listModels(options: { namespace?: string; limit?: number; cursor?: string } = {}): Promise<ModelsPage> {

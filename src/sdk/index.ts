@@ -22,6 +22,20 @@ export {
   type Whoami,
 } from './custody-client.js';
 export type { PullOptions, PullResult } from './pull-version.js';
+export {
+  IdentityApi,
+  type BindingBody,
+  type BindingsPage,
+  type CreatePrincipalRequest,
+  type CreateTokenRequest,
+  type CreatedTokenBody,
+  type GrantRoleRequest,
+  type PrincipalBody,
+  type PrincipalKind,
+  type PrincipalsPage,
+  type TokenBody,
+  type TokensPage,
+} from './identity-api.js';
 export { LogWitness } from './log-witness.js';
 export { checkAttestations, type AttestationReport, type AttestationVerdict, type InvalidAttestationCode } from './attestation-check.js';
 export { scanModel, omsResourcesFor, type LocalModel, type LocalFile, type ScanOptions } from './local-model.js';

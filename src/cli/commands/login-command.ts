@@ -5,6 +5,7 @@ import { CustodyClient } from '../../sdk/custody-client.js';
 import { readClientConfig, writeClientConfig } from '../client-config.js';
 import type { CliContext } from '../context.js';
 import { openWitness, saveWitness } from '../log-trust.js';
+import { formatWhoami } from './role-commands.js';
 
 export function registerLogin(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
   program
@@ -43,7 +44,7 @@ export function registerLogin(program: Command, ctx: CliContext, run: (fn: () =>
         const client = await ctx.client();
         try {
           const me = await client.whoami();
-          out.result(me, () => `${me.name} (${me.kind})\nroles: ${me.roles.join(', ') || '-'}\npermissions: ${me.permissions.join(', ') || '-'}`);
+          out.result(me, () => formatWhoami(me));
         } finally {
           client.close();
         }
