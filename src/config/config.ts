@@ -75,6 +75,8 @@ export const configSchema = z
       .object({
         /** The Ed25519 log key (PKCS#8 PEM, mode 0600), created on first start when absent. */
         log: z.string().regex(/^file:.+/, 'must be file:PATH').default('file:keys/log.key'),
+        /** The Ed25519 key that signs Verification Summary Attestations of promotions, created on first start. */
+        vsa: z.string().regex(/^file:.+/, 'must be file:PATH').default('file:keys/vsa.key'),
       })
       .strict()
       .prefault({}),
@@ -130,7 +132,7 @@ export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: read
     ['storage', ['metadata', 'blobs']],
     ['limits', ['maxFileBytes', 'maxFiles', 'maxJsonBytes', 'maxManifestBytes', 'maxAnnotationsBytes', 'caseInsensitivePaths', 'authFailures', 'authFailureWindowSeconds']],
     ['log', ['origin', 'publicReads']],
-    ['keys', ['log']],
+    ['keys', ['log', 'vsa']],
     ['uploads', ['sessionTtlHours']],
     ['provenance', ['requireAtEntry']],
     ['promotion', ['lastEnvironmentServiceOnly']],
