@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'INVALID_STATEMENT',
   'INVALID_PUBLIC_KEY',
   'INVALID_PROVENANCE',
+  'POLICY_INVALID',
   // signatures and attestations: the bundle was well formed but is not acceptable (422)
   'UNSUPPORTED_ALGORITHM',
   'MULTIPLE_SIGNATURES',
@@ -37,6 +38,7 @@ export const ERROR_CODES = [
   'PROVENANCE_REQUIRED',
   'PROVENANCE_INCOMPLETE',
   'PARENT_NOT_FOUND',
+  'POLICY_TEST_FAILED',
   // content does not match what was declared (422)
   'DIGEST_MISMATCH',
   'SIZE_MISMATCH',
