@@ -9,8 +9,10 @@
  */
 import type { ManifestFile } from '../domain/manifest.js';
 import type { AttestationRecord, KeyRevocation, LineageEdge, SignerKeyRecord } from './trust-records.js';
+import type { AliasRecord, DecisionRecord, PolicyRecord, PolicyTransition, QuarantineRecord } from './promotion-records.js';
 
 export type { AttestationRecord, AttestationRole, KeyRevocation, LineageEdge, SignerKeyRecord } from './trust-records.js';
+export type { AliasRecord, DecisionOutcome, DecisionRecord, PolicyRecord, PolicyStatus, PolicyTransition, QuarantineRecord } from './promotion-records.js';
 
 export type PrincipalKind = 'user' | 'service';
 
@@ -226,6 +228,30 @@ export interface MetadataReader {
   /** The versions whose provenance names `namespace/name@digest` as a parent. */
   listChildEdges(namespace: string, name: string, digest: string): Promise<readonly LineageEdge[]>;
 
+  getAlias(namespace: string, name: string, environment: string): Promise<AliasRecord | undefined>;
+  /** A model's aliases, in no particular order (the caller orders by its environments). */
+  listAliases(namespace: string, name: string): Promise<readonly AliasRecord[]>;
+  /** The aliases pointing at a version: the environments it is currently in. */
+  listAliasesOfVersion(versionId: string): Promise<readonly AliasRecord[]>;
+  /** Aliases pointing at versions that hold an attestation signed by `keyId` (revocation reaction). */
+  listAliasesSignedBy(keyId: string): Promise<readonly AliasRecord[]>;
+
+  getPolicy(id: string): Promise<PolicyRecord | undefined>;
+  getActivePolicy(environment: string): Promise<PolicyRecord | undefined>;
+  /** An environment's policies, newest (highest number) first, at most `limit`. */
+  listPolicies(environment: string, limit: number): Promise<readonly PolicyRecord[]>;
+  /** Proposed policies of every environment, oldest first. */
+  listProposedPolicies(): Promise<readonly PolicyRecord[]>;
+
+  getDecision(id: string): Promise<DecisionRecord | undefined>;
+  /** A version's decisions, newest first, at most `limit`. */
+  listDecisions(versionId: string, limit: number): Promise<readonly DecisionRecord[]>;
+  /** The newest allowed decision that moved `environment`'s alias to this version, if any. */
+  findAllowedDecision(versionId: string, environment: string): Promise<DecisionRecord | undefined>;
+
+  /** A version's quarantines not yet cleared. */
+  listActiveQuarantines(versionId: string): Promise<readonly QuarantineRecord[]>;
+
   getUploadSession(id: string): Promise<UploadSession | undefined>;
   findUploadSession(principalId: string, sha256: string, size: number): Promise<UploadSession | undefined>;
   listUploadSessionsUpdatedBefore(instant: string): Promise<readonly UploadSession[]>;
@@ -275,6 +301,19 @@ export interface MetadataTx extends MetadataReader {
   /** CONFLICT when the same statement by the same key is already stored for the version. */
   insertAttestation(attestation: AttestationRecord): Promise<void>;
   insertLineageEdges(edges: readonly LineageEdge[]): Promise<void>;
+
+  /** Points an environment's alias at a version (insert or move). */
+  setAlias(alias: AliasRecord): Promise<void>;
+  /** Next policy number for the environment is the caller's job (max + 1 under lockPolicies). */
+  insertPolicy(policy: PolicyRecord): Promise<void>;
+  /** CONFLICT when the policy is not in `transition.from`. */
+  transitionPolicy(id: string, transition: PolicyTransition): Promise<void>;
+  /** Serialises policy changes of one environment until the transaction ends. */
+  lockPolicies(environment: string): Promise<void>;
+  insertDecision(decision: DecisionRecord): Promise<void>;
+  insertQuarantine(quarantine: QuarantineRecord): Promise<void>;
+  /** Clears the version's active quarantines in `environment`; returns how many. */
+  clearQuarantines(versionId: string, environment: string, clearedAt: string, decisionId: string): Promise<number>;
 
   insertUploadSession(session: UploadSession): Promise<void>;
   touchUploadSession(id: string, updatedAt: string): Promise<void>;

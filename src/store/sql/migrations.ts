@@ -245,6 +245,82 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('version_files_sha256_idx').on('version_files').column('sha256').execute();
     },
   },
+  {
+    id: 5,
+    name: 'environments, policies, decisions and quarantines',
+    async up(db, dialect) {
+      // SPEC §2, §6: one alias per model and environment; policies per environment with their
+      // lifecycle; every promotion decision; quarantines after a key revocation.
+      await db.schema
+        .createTable('aliases')
+        .addColumn('namespace', 'text', byteOrdered(dialect))
+        .addColumn('name', 'text', byteOrdered(dialect))
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('version_id', 'text', (c) => c.notNull().references('versions.id'))
+        .addColumn('version_digest', 'text', (c) => c.notNull())
+        .addColumn('since', 'text', (c) => c.notNull())
+        .addColumn('decision_id', 'text')
+        .addColumn('log_index', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('aliases_pk', ['namespace', 'name', 'environment'])
+        .addForeignKeyConstraint('aliases_model_fk', ['namespace', 'name'], 'models', ['namespace', 'name'])
+        .execute();
+      await db.schema.createIndex('aliases_version_idx').on('aliases').column('version_id').execute();
+
+      await db.schema
+        .createTable('policies')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('proposed_by', 'text', (c) => c.notNull())
+        .addColumn('proposed_at', 'text', (c) => c.notNull())
+        .addColumn('proposed_log_index', 'bigint', (c) => c.notNull())
+        .addColumn('approved_by', 'text')
+        .addColumn('approved_at', 'text')
+        .addColumn('activated_at', 'text')
+        .addColumn('activated_log_index', 'bigint')
+        .addColumn('ended_at', 'text')
+        .addUniqueConstraint('policies_environment_number_unique', ['environment', 'number'])
+        .execute();
+      await db.schema.createIndex('policies_status_idx').on('policies').columns(['environment', 'status']).execute();
+
+      await db.schema
+        .createTable('decisions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version_id', 'text', (c) => c.notNull().references('versions.id'))
+        .addColumn('version_digest', 'text', (c) => c.notNull())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('policy_digest', 'text')
+        .addColumn('effective_digest', 'text', (c) => c.notNull())
+        .addColumn('input_digest', 'text', (c) => c.notNull())
+        .addColumn('results', 'text', (c) => c.notNull())
+        .addColumn('principal', 'text', (c) => c.notNull())
+        .addColumn('principal_kind', 'text', (c) => c.notNull())
+        .addColumn('decided_at', 'text', (c) => c.notNull())
+        .addColumn('log_index', 'bigint', (c) => c.notNull())
+        .addColumn('vsa', 'text')
+        .execute();
+      await db.schema.createIndex('decisions_version_idx').on('decisions').columns(['version_id', 'log_index']).execute();
+
+      await db.schema
+        .createTable('quarantines')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('version_id', 'text', (c) => c.notNull().references('versions.id'))
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('since', 'text', (c) => c.notNull())
+        .addColumn('log_index', 'bigint', (c) => c.notNull())
+        .addColumn('cleared_at', 'text')
+        .addColumn('cleared_by', 'text')
+        .execute();
+      await db.schema.createIndex('quarantines_version_idx').on('quarantines').column('version_id').execute();
+    },
+  },
 ];
 
 /**

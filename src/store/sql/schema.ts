@@ -19,6 +19,64 @@ export interface MigrationsTable {
   applied_at: string;
 }
 
+export interface AliasesTable {
+  namespace: string;
+  name: string;
+  environment: string;
+  version_id: string;
+  version_digest: string;
+  since: string;
+  decision_id: string | null;
+  log_index: number;
+}
+
+export interface PoliciesTable {
+  id: string;
+  environment: string;
+  number: number;
+  digest: string;
+  document: string;
+  status: string;
+  proposed_by: string;
+  proposed_at: string;
+  proposed_log_index: number;
+  approved_by: string | null;
+  approved_at: string | null;
+  activated_at: string | null;
+  activated_log_index: number | null;
+  ended_at: string | null;
+}
+
+export interface DecisionsTable {
+  id: string;
+  namespace: string;
+  name: string;
+  version_id: string;
+  version_digest: string;
+  environment: string;
+  outcome: string;
+  policy_digest: string | null;
+  effective_digest: string;
+  input_digest: string;
+  results: string;
+  principal: string;
+  principal_kind: string;
+  decided_at: string;
+  log_index: number;
+  vsa: string | null;
+}
+
+export interface QuarantinesTable {
+  id: string;
+  version_id: string;
+  environment: string;
+  reason: string;
+  since: string;
+  log_index: number;
+  cleared_at: string | null;
+  cleared_by: string | null;
+}
+
 export interface PrincipalsTable {
   id: string;
   name: string;
@@ -175,6 +233,10 @@ export interface LineageEdgesTable {
 
 export interface Database {
   custody_migrations: MigrationsTable;
+  aliases: AliasesTable;
+  policies: PoliciesTable;
+  decisions: DecisionsTable;
+  quarantines: QuarantinesTable;
   principals: PrincipalsTable;
   api_tokens: ApiTokensTable;
   role_bindings: RoleBindingsTable;

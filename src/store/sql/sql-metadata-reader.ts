@@ -27,6 +27,8 @@ import type { Database, SqlDialectName } from './schema.js';
 import { SqlLogReader } from './sql-log-reader.js';
 import { SqlTrustReader } from './sql-trust-store.js';
 import { SqlIdentityReader } from './sql-identity-store.js';
+import { SqlPromotionReader } from './sql-promotion-store.js';
+import type { AliasRecord, DecisionRecord, PolicyRecord, QuarantineRecord } from '../promotion-records.js';
 import { decodeRow } from './row-codecs.js';
 import type { AttestationRecord, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 
@@ -62,6 +64,8 @@ export class SqlMetadataReader implements MetadataReader {
   readonly #trust = new SqlTrustReader(() => this.db());
   /** The identity tables' queries (`sql-identity-store.ts`). */
   readonly #identity = new SqlIdentityReader(() => this.db());
+  /** The promotion tables' queries (`sql-promotion-store.ts`). */
+  readonly #promotion = new SqlPromotionReader(() => this.db());
 
   /** The executor for the next query; subclasses refuse use at the wrong time. */
   protected db(): Kysely<Database> {
@@ -290,6 +294,54 @@ export class SqlMetadataReader implements MetadataReader {
 
   listChildEdges(namespace: string, name: string, digest: string): Promise<readonly LineageEdge[]> {
     return this.#trust.listChildEdges(namespace, name, digest);
+  }
+
+  getAlias(namespace: string, name: string, environment: string): Promise<AliasRecord | undefined> {
+    return this.#promotion.getAlias(namespace, name, environment);
+  }
+
+  listAliases(namespace: string, name: string): Promise<readonly AliasRecord[]> {
+    return this.#promotion.listAliases(namespace, name);
+  }
+
+  listAliasesOfVersion(versionId: string): Promise<readonly AliasRecord[]> {
+    return this.#promotion.listAliasesOfVersion(versionId);
+  }
+
+  listAliasesSignedBy(keyId: string): Promise<readonly AliasRecord[]> {
+    return this.#promotion.listAliasesSignedBy(keyId);
+  }
+
+  getPolicy(id: string): Promise<PolicyRecord | undefined> {
+    return this.#promotion.getPolicy(id);
+  }
+
+  getActivePolicy(environment: string): Promise<PolicyRecord | undefined> {
+    return this.#promotion.getActivePolicy(environment);
+  }
+
+  listPolicies(environment: string, limit: number): Promise<readonly PolicyRecord[]> {
+    return this.#promotion.listPolicies(environment, limit);
+  }
+
+  listProposedPolicies(): Promise<readonly PolicyRecord[]> {
+    return this.#promotion.listProposedPolicies();
+  }
+
+  getDecision(id: string): Promise<DecisionRecord | undefined> {
+    return this.#promotion.getDecision(id);
+  }
+
+  listDecisions(versionId: string, limit: number): Promise<readonly DecisionRecord[]> {
+    return this.#promotion.listDecisions(versionId, limit);
+  }
+
+  findAllowedDecision(versionId: string, environment: string): Promise<DecisionRecord | undefined> {
+    return this.#promotion.findAllowedDecision(versionId, environment);
+  }
+
+  listActiveQuarantines(versionId: string): Promise<readonly QuarantineRecord[]> {
+    return this.#promotion.listActiveQuarantines(versionId);
   }
 
   async getUploadSession(id: string): Promise<UploadSession | undefined> {

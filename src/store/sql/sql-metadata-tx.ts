@@ -26,6 +26,8 @@ import type { Database } from './schema.js';
 import { SqlLogWriter } from './sql-log-writer.js';
 import { SqlTrustWriter } from './sql-trust-store.js';
 import { SqlIdentityWriter } from './sql-identity-store.js';
+import { SqlPromotionWriter } from './sql-promotion-store.js';
+import type { AliasRecord, DecisionRecord, PolicyRecord, PolicyTransition, QuarantineRecord } from '../promotion-records.js';
 import type { AttestationRecord, KeyRevocation, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 import { SqlMetadataReader } from './sql-metadata-reader.js';
 import { writeInSavepoint, type MissingReference } from './write-in-savepoint.js';
@@ -74,6 +76,8 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
   readonly #trust = new SqlTrustWriter(() => this.db());
   /** The identity tables' writes (`sql-identity-store.ts`). */
   readonly #identity = new SqlIdentityWriter(() => this.db());
+  /** The promotion tables' writes (`sql-promotion-store.ts`). */
+  readonly #promotion = new SqlPromotionWriter(() => this.db(), this.dialect);
 
   /** Called by the store once `transaction`'s callback settles; any later use throws INTERNAL. */
   end(): void {
@@ -226,6 +230,34 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
 
   insertLineageEdges(edges: readonly LineageEdge[]): Promise<void> {
     return this.#trust.insertLineageEdges(edges);
+  }
+
+  setAlias(alias: AliasRecord): Promise<void> {
+    return this.#promotion.setAlias(alias);
+  }
+
+  insertPolicy(policy: PolicyRecord): Promise<void> {
+    return this.#promotion.insertPolicy(policy);
+  }
+
+  transitionPolicy(id: string, transition: PolicyTransition): Promise<void> {
+    return this.#promotion.transitionPolicy(id, transition);
+  }
+
+  lockPolicies(environment: string): Promise<void> {
+    return this.#promotion.lockPolicies(environment);
+  }
+
+  insertDecision(decision: DecisionRecord): Promise<void> {
+    return this.#promotion.insertDecision(decision);
+  }
+
+  insertQuarantine(quarantine: QuarantineRecord): Promise<void> {
+    return this.#promotion.insertQuarantine(quarantine);
+  }
+
+  clearQuarantines(versionId: string, environment: string, clearedAt: string, decisionId: string): Promise<number> {
+    return this.#promotion.clearQuarantines(versionId, environment, clearedAt, decisionId);
   }
 
   async insertUploadSession(session: UploadSession): Promise<void> {
