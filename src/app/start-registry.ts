@@ -80,7 +80,12 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
     const oidc =
       config.oidc.issuers.length === 0
         ? undefined
-        : new OidcVerifier(config.oidc.issuers, { baseDir: options.dataDir, clockSkewSeconds: config.oidc.clockSkewSeconds, now: () => clock.now() });
+        : new OidcVerifier(config.oidc.issuers, {
+            baseDir: options.dataDir,
+            clockSkewSeconds: config.oidc.clockSkewSeconds,
+            now: () => clock.now(),
+            jwks: { now: () => clock.now().getTime() },
+          });
     const auth = new AuthService(metadata, clock, log, rules, oidc, logger);
     const identity = new IdentityService(metadata, clock, log, auth, {
       environments: config.environments,
