@@ -15,6 +15,9 @@ import { createPostgresDatabase, metadataStoreFactories, type OpenedMetadataStor
 
 const T0 = '2025-01-01T00:00:00.000Z';
 
+/** How many migrations `src/store/sql/migrations.ts` lists (the list itself is not exported). */
+const MIGRATION_COUNT = 5;
+
 function file(seed: string, size = 10): ManifestFile {
   return { path: `weights/${seed}.bin`, size, sha256: sha256Hex(seed) };
 }
@@ -145,7 +148,7 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
     await store.migrate();
     await store.migrate();
     expect(await store.countPrincipals()).toBe(1);
-    expect(await countRows(opened.spec, 'custody_migrations')).toBe(4);
+    expect(await countRows(opened.spec, 'custody_migrations')).toBe(MIGRATION_COUNT);
     expect(await countRows(opened.spec, 'log_head')).toBe(1);
   });
 
@@ -1016,7 +1019,7 @@ describe('postgres migrations', () => {
     try {
       await Promise.all([first.migrate(), second.migrate(), first.migrate()]);
       expect(await second.countPrincipals()).toBe(0);
-      expect(await countRows(database.url, 'custody_migrations')).toBe(4);
+      expect(await countRows(database.url, 'custody_migrations')).toBe(MIGRATION_COUNT);
       expect(await first.logSize()).toBe(0);
       expect(await countRows(database.url, 'log_head')).toBe(1);
     } finally {
