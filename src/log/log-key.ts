@@ -5,14 +5,12 @@
  * we never silently chmod: a key that has been exposed should be rotated, not quietly hidden.
  * Clients pin the printed verifier key (https://c2sp.org/signed-note, `<name>+<id>+<key>`).
  *
- * Creation is atomic and never clobbers: the PEM is written and fsynced under a temporary name,
- * then hard-linked into place. link(2) fails if the file already exists, so two processes
- * starting together on one data directory end up with the same key (the loser loads the
- * winner's) instead of one signing with a key that was overwritten on disk.
+ * Creation is atomic and never clobbers (the file handling is shared with the VSA key:
+ * `crypto/ed25519-key-file.ts`): two processes starting together on one data directory end up
+ * with the same key instead of one signing with a key that was overwritten on disk.
  */
-import { generateKeyPairSync, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
-import { link, mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { loadOrCreateEd25519Key } from '../crypto/ed25519-key-file.js';
 import { CustodyError } from '../domain/errors.js';
 import { ed25519RawPublicKey, formatVerifierKey, isValidKeyName, noteKeyId, SIGNATURE_TYPE } from './signed-note.js';
 
@@ -29,8 +27,6 @@ export interface LogKey {
   readonly verifierKey: string;
 }
 
-const MAX_KEY_FILE_BYTES = 16 * 1024;
-
 /**
  * Loads the log key from `file`, creating it first if the file does not exist. Throws
  * CONFIG_INVALID when the name is not a valid key name, the file is not a regular file holding
@@ -40,7 +36,7 @@ export async function loadOrCreateLogKey(file: string, name: string): Promise<Lo
   if (!isValidKeyName(name)) {
     throw new CustodyError('CONFIG_INVALID', `log key name ${JSON.stringify(name)} must be non-empty without spaces, '+' or control characters`);
   }
-  const privateKey = (await readKeyFile(file)) ?? (await createKeyFile(file));
+  const privateKey = await loadOrCreateEd25519Key(file, 'log key');
   const publicKeyRaw = ed25519RawPublicKey(privateKey);
   return Object.freeze({
     name,
@@ -49,102 +45,4 @@ export async function loadOrCreateLogKey(file: string, name: string): Promise<Lo
     keyId: noteKeyId(name, SIGNATURE_TYPE.ed25519, publicKeyRaw),
     verifierKey: formatVerifierKey(name, publicKeyRaw),
   });
-}
-
-/** The private key in `file`, or undefined when there is no such file. */
-async function readKeyFile(file: string): Promise<KeyObject | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw configError(`cannot read log key file ${file}: ${errorCode(error) ?? 'error'}`);
-  }
-  let pem: string;
-  try {
-    // Checked on the open handle, so the file cannot be swapped between check and read.
-    const info = await handle.stat();
-    if (!info.isFile()) throw configError(`log key file ${file} is not a regular file`);
-    if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
-      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-      throw configError(`log key file ${file} is accessible by group or others (mode ${mode}); restrict it with: chmod 600 ${file}`);
-    }
-    if (info.size > MAX_KEY_FILE_BYTES) throw configError(`log key file ${file} is too large to be a key`);
-    pem = await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-  return parsePrivateKey(pem, file);
-}
-
-function parsePrivateKey(pem: string, file: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: pem, format: 'pem' });
-  } catch {
-    // The parser's own message is dropped on purpose: it must never echo key material.
-    throw configError(`log key file ${file} does not hold an unencrypted PEM private key`);
-  }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw configError(`log key file ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key; the log key must be Ed25519`);
-  }
-  return key;
-}
-
-async function createKeyFile(file: string): Promise<KeyObject> {
-  const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(privateKey.export({ format: 'pem', type: 'pkcs8' }));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await link(temp, file);
-    } catch (error) {
-      // Another process created the key first: use that one.
-      if (errorCode(error) === 'EEXIST') return await loadExisting(file);
-      throw error;
-    }
-    await syncDirectory(dir);
-    return privateKey;
-  } catch (error) {
-    if (error instanceof CustodyError) throw error;
-    throw configError(`cannot create log key file ${file}: ${errorCode(error) ?? 'error'}`);
-  } finally {
-    await unlink(temp).catch(() => undefined);
-  }
-}
-
-async function loadExisting(file: string): Promise<KeyObject> {
-  const key = await readKeyFile(file);
-  if (key === undefined) throw configError(`log key file ${file} disappeared while being created`);
-  return key;
-}
-
-/** Makes the new directory entry durable (best effort: not every platform can fsync a directory). */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Windows cannot open directories; the link itself has succeeded.
-  }
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-}
-
-function configError(message: string): CustodyError {
-  return new CustodyError('CONFIG_INVALID', message);
 }
