@@ -9,7 +9,24 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/domain/digest.js';
 import type { ManifestFile } from '../../src/domain/manifest.js';
 import { hashLeaf } from '../../src/log/merkle.js';
-import type { ApiToken, LogHash, MetadataStore, NewLogEntry, NewVersion, Principal, RoleBinding, UploadSession } from '../../src/store/metadata-store.js';
+import type {
+  AliasRecord,
+  ApiToken,
+  AttestationRecord,
+  DecisionOutcome,
+  DecisionRecord,
+  LogHash,
+  MetadataReader,
+  MetadataStore,
+  NewLogEntry,
+  NewVersion,
+  PolicyRecord,
+  Principal,
+  QuarantineRecord,
+  RoleBinding,
+  UploadSession,
+  VersionRecord,
+} from '../../src/store/metadata-store.js';
 import { openMetadataStore } from '../../src/store/open-metadata-store.js';
 import { createPostgresDatabase, metadataStoreFactories, type OpenedMetadataStore } from '../support/databases.js';
 
@@ -123,6 +140,95 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/** A stored version, read back by number (the test fails if it is missing). */
+async function versionOf(reader: MetadataReader, namespace: string, name: string, number: number): Promise<VersionRecord> {
+  const version = await reader.getVersionByNumber(namespace, name, number);
+  if (version === undefined) throw new Error(`${namespace}/${name} v${String(number)} is not stored`);
+  return version;
+}
+
+function alias(version: VersionRecord, environment: string, fields: Partial<AliasRecord> = {}): AliasRecord {
+  return { namespace: version.namespace, name: version.name, environment, versionId: version.id, versionDigest: version.digest, since: T0, decisionId: null, logIndex: 1, ...fields };
+}
+
+/** Aliases in (namespace, name, environment) order, for reads that promise no order. */
+function sortAliases(aliases: readonly AliasRecord[]): AliasRecord[] {
+  const key = (a: AliasRecord): string => `${a.namespace}/${a.name}/${a.environment}`;
+  return [...aliases].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** A proposed policy; its proposal log index is its number unless `fields` says otherwise. */
+function policy(id: string, environment: string, number: number, fields: Partial<PolicyRecord> = {}): PolicyRecord {
+  const document = JSON.stringify({ environment, id, require: [] });
+  return {
+    id,
+    environment,
+    number,
+    digest: `sha256:${sha256Hex(document)}`,
+    document,
+    status: 'proposed',
+    proposedBy: 'alice',
+    proposedAt: T0,
+    proposedLogIndex: number,
+    approvedBy: null,
+    approvedAt: null,
+    activatedAt: null,
+    activatedLogIndex: null,
+    endedAt: null,
+    ...fields,
+  };
+}
+
+function decision(id: string, version: VersionRecord, environment: string, outcome: DecisionOutcome, logIndex: number, fields: Partial<DecisionRecord> = {}): DecisionRecord {
+  return {
+    id,
+    namespace: version.namespace,
+    name: version.name,
+    versionId: version.id,
+    versionDigest: version.digest,
+    environment,
+    outcome,
+    policyDigest: null,
+    effectiveDigest: `sha256:${sha256Hex(`effective:${environment}`)}`,
+    inputDigest: `sha256:${sha256Hex(`input:${id}`)}`,
+    results: JSON.stringify({ requirements: [], gates: [] }),
+    principal: 'alice',
+    principalKind: 'user',
+    decidedAt: T0,
+    logIndex,
+    vsa: null,
+    ...fields,
+  };
+}
+
+function quarantine(id: string, version: VersionRecord, environment: string, logIndex: number, fields: Partial<QuarantineRecord> = {}): QuarantineRecord {
+  return { id, versionId: version.id, environment, reason: 'signer key revoked', since: T0, logIndex, clearedAt: null, clearedBy: null, ...fields };
+}
+
+/** The key id of test key `seed` (no signer key row is needed: attestations name keys by id). */
+function keyIdOf(seed: string): string {
+  return sha256Hex(`key:${seed}`);
+}
+
+/** An attestation by key `keySeed` whose signed statement is unique to `id`. */
+function attestation(id: string, version: VersionRecord, keySeed: string): AttestationRecord {
+  return {
+    id,
+    versionId: version.id,
+    versionDigest: version.digest,
+    bundleDigest: sha256Hex(`bundle:${id}`),
+    paeDigest: sha256Hex(`pae:${id}`),
+    keyId: keyIdOf(keySeed),
+    keyName: keySeed,
+    predicateType: 'https://slsa.dev/provenance/v1',
+    role: 'attestation',
+    bundle: JSON.stringify({ id }),
+    loggedAt: T0,
+    logIndex: 1,
+    addedBy: 'alice',
+  };
 }
 
 describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
@@ -1008,6 +1114,408 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
         expect(new Set(entries.map((e) => e.leaf)).size).toBe(40);
       });
     }
+  });
+
+  describe('promotion', () => {
+    it('places and moves an alias, keeping since, decision and log indexes beyond 2^32 exact', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a', 'b']);
+      const v1 = await versionOf(store, 'vision', 'resnet', 1);
+      const v2 = await versionOf(store, 'vision', 'resnet', 2);
+      const placed = alias(v1, 'dev', { since: day(1), logIndex: 2 ** 40 + 5 });
+      const staging = alias(v1, 'staging', { since: day(2), decisionId: 'd-staging', logIndex: 2 ** 40 + 6 });
+      await store.transaction(async (tx) => {
+        await tx.setAlias(placed);
+        await tx.setAlias(staging);
+        expect(await tx.getAlias('vision', 'resnet', 'dev')).toEqual(placed);
+      });
+      expect(await store.getAlias('vision', 'resnet', 'dev')).toEqual(placed);
+      expect(sortAliases(await store.listAliasesOfVersion(v1.id))).toEqual([placed, staging]);
+
+      const moved = alias(v2, 'dev', { since: day(3), decisionId: 'd-move', logIndex: 2 ** 41 + 1 });
+      await store.transaction((tx) => tx.setAlias(moved));
+      expect(await store.getAlias('vision', 'resnet', 'dev')).toEqual(moved);
+      expect(await store.listAliasesOfVersion(v1.id)).toEqual([staging]);
+      expect(await store.listAliasesOfVersion(v2.id)).toEqual([moved]);
+      expect(sortAliases(await store.listAliases('vision', 'resnet'))).toEqual([moved, staging]);
+      expect(await countRows(opened.spec, 'aliases')).toBe(2);
+
+      // Moving back without a decision clears the decision id rather than keeping the old one.
+      const back = alias(v1, 'dev', { since: day(4), logIndex: 7 });
+      await store.transaction((tx) => tx.setAlias(back));
+      expect(await store.getAlias('vision', 'resnet', 'dev')).toEqual(back);
+      expect(await store.listAliasesOfVersion(v2.id)).toEqual([]);
+
+      expect(await store.getAlias('vision', 'resnet', 'production')).toBeUndefined();
+      expect(await store.getAlias('vision', 'other', 'dev')).toBeUndefined();
+      expect(await store.listAliases('vision', 'other')).toEqual([]);
+      expect(await store.listAliasesOfVersion('v-absent')).toEqual([]);
+    });
+
+    it('refuses an alias to a version or model that does not exist with VERSION_NOT_FOUND, the transaction still usable', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a']);
+      const v1 = await versionOf(store, 'vision', 'resnet', 1);
+      const dev = alias(v1, 'dev');
+      const staging = alias(v1, 'staging');
+      await store.transaction(async (tx) => {
+        await tx.setAlias(dev);
+        await expect(tx.setAlias(alias({ ...v1, id: 'v-ghost' }, 'production'))).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+        // Moving an existing alias to a missing version leaves it where it was.
+        await expect(tx.setAlias(alias({ ...v1, id: 'v-ghost' }, 'dev', { logIndex: 9 }))).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+        await expect(tx.setAlias(alias({ ...v1, name: 'ghost' }, 'dev'))).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+        await tx.setAlias(staging);
+      });
+      expect(sortAliases(await store.listAliases('vision', 'resnet'))).toEqual([dev, staging]);
+      expect(await store.listAliases('vision', 'ghost')).toEqual([]);
+      expect(await countRows(opened.spec, 'aliases')).toBe(2);
+    });
+
+    it('lists the aliases of versions a key attested, once each, following moves', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a', 'b', 'c']);
+      await registerVersions(store, 'nlp', 'bert', ['x']);
+      const [r1, r2, r3] = [await versionOf(store, 'vision', 'resnet', 1), await versionOf(store, 'vision', 'resnet', 2), await versionOf(store, 'vision', 'resnet', 3)];
+      const b1 = await versionOf(store, 'nlp', 'bert', 1);
+      const resnetDev = alias(r1, 'dev');
+      const resnetStaging = alias(r2, 'staging');
+      const resnetProduction = alias(r3, 'production');
+      const bertDev = alias(b1, 'dev');
+      await store.transaction(async (tx) => {
+        // Key A signed r1 twice (two statements) and b1; key B signed r1 and r2; nobody signed r3.
+        for (const a of [attestation('a-r1', r1, 'A'), attestation('a-r1-again', r1, 'A'), attestation('b-r1', r1, 'B'), attestation('b-r2', r2, 'B'), attestation('a-b1', b1, 'A')]) {
+          await tx.insertAttestation(a);
+        }
+        for (const a of [resnetDev, resnetStaging, resnetProduction, bertDev]) await tx.setAlias(a);
+      });
+      expect(sortAliases(await store.listAliasesSignedBy(keyIdOf('A')))).toEqual([bertDev, resnetDev]);
+      expect(sortAliases(await store.listAliasesSignedBy(keyIdOf('B')))).toEqual([resnetDev, resnetStaging]);
+      expect(await store.listAliasesSignedBy(keyIdOf('C'))).toEqual([]);
+
+      const stagingMoved = alias(r3, 'staging', { logIndex: 2 });
+      await store.transaction((tx) => tx.setAlias(stagingMoved));
+      expect(await store.listAliasesSignedBy(keyIdOf('B'))).toEqual([resnetDev]);
+      expect(await store.transaction((tx) => tx.listAliasesSignedBy(keyIdOf('A')))).toHaveLength(2);
+    });
+
+    it('moves a policy through its lifecycle, setting approval, activation and end, and refuses a wrong "from" with CONFLICT', async () => {
+      const first = policy('p1', 'production', 1);
+      const second = policy('p2', 'production', 2);
+      const third = policy('p3', 'production', 3);
+      await store.transaction(async (tx) => {
+        await tx.insertPolicy(first);
+        await tx.insertPolicy(second);
+        await tx.insertPolicy(third);
+      });
+      expect(await store.getPolicy('p1')).toEqual(first);
+      expect(await store.getActivePolicy('production')).toBeUndefined();
+
+      await store.transaction((tx) => tx.transitionPolicy('p1', { from: 'proposed', to: 'active', at: day(2), approvedBy: 'bob', activatedLogIndex: 2 ** 40 + 1 }));
+      const active = { ...first, status: 'active', approvedBy: 'bob', approvedAt: day(2), activatedAt: day(2), activatedLogIndex: 2 ** 40 + 1 } as const;
+      expect(await store.getPolicy('p1')).toEqual(active);
+      expect(await store.getActivePolicy('production')).toEqual(active);
+
+      await store.transaction(async (tx) => {
+        await expect(tx.transitionPolicy('p1', { from: 'proposed', to: 'rejected', at: day(3) })).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.transitionPolicy('p-absent', { from: 'proposed', to: 'active', at: day(3) })).rejects.toMatchObject({ code: 'CONFLICT' });
+        // The transaction is still usable: supersede p1 and activate p2 (no approval recorded).
+        await tx.transitionPolicy('p1', { from: 'active', to: 'superseded', at: day(3) });
+        await tx.transitionPolicy('p2', { from: 'proposed', to: 'active', at: day(3), activatedLogIndex: 12 });
+      });
+      expect(await store.getPolicy('p1')).toEqual({ ...active, status: 'superseded', endedAt: day(3) });
+      const secondActive = { ...second, status: 'active', activatedAt: day(3), activatedLogIndex: 12 } as const;
+      expect(await store.getActivePolicy('production')).toEqual(secondActive);
+
+      await store.transaction((tx) => tx.transitionPolicy('p3', { from: 'proposed', to: 'rejected', at: day(4), approvedBy: 'carol' }));
+      expect(await store.getPolicy('p3')).toEqual({ ...third, status: 'rejected', approvedBy: 'carol', approvedAt: day(4), endedAt: day(4) });
+      for (const [id, from] of [['p1', 'active'], ['p3', 'proposed'], ['p2', 'superseded']] as const) {
+        await expect(store.transaction((tx) => tx.transitionPolicy(id, { from, to: 'active', at: day(5) }))).rejects.toMatchObject({ code: 'CONFLICT' });
+      }
+      expect(await store.getActivePolicy('production')).toEqual(secondActive);
+      expect(await store.getPolicy('p-absent')).toBeUndefined();
+    });
+
+    it('refuses a second policy with the same environment and number, or the same id, with CONFLICT', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertPolicy(policy('p1', 'production', 1));
+        await expect(tx.insertPolicy(policy('p1-again', 'production', 1))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.insertPolicy(policy('p1', 'staging', 1))).rejects.toMatchObject({ code: 'CONFLICT' });
+        await tx.insertPolicy(policy('s1', 'staging', 1));
+      });
+      await expect(store.transaction((tx) => tx.insertPolicy(policy('p1-late', 'production', 1)))).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect((await store.listPolicies('production', 10)).map((p) => p.id)).toEqual(['p1']);
+      expect((await store.listPolicies('staging', 10)).map((p) => p.id)).toEqual(['s1']);
+      expect(await countRows(opened.spec, 'policies')).toBe(2);
+    });
+
+    it('answers INTERNAL when two policies of one environment are active', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertPolicy(policy('p1', 'production', 1, { status: 'active', activatedAt: T0, activatedLogIndex: 1 }));
+        await tx.insertPolicy(policy('p2', 'production', 2));
+        await tx.insertPolicy(policy('s1', 'staging', 1, { status: 'active', activatedAt: T0, activatedLogIndex: 3 }));
+      });
+      expect(await store.getActivePolicy('production')).toMatchObject({ id: 'p1' });
+      await rawQuery(opened.spec, `update policies set status = 'active' where id = 'p2'`);
+      await expect(store.getActivePolicy('production')).rejects.toMatchObject({ code: 'INTERNAL', details: { environment: 'production' } });
+      await expect(store.transaction((tx) => tx.getActivePolicy('production'))).rejects.toMatchObject({ code: 'INTERNAL' });
+      expect(await store.getActivePolicy('staging')).toMatchObject({ id: 's1' });
+      expect(await store.getActivePolicy('nowhere')).toBeUndefined();
+    });
+
+    it('lists an environment\'s policies newest first up to the limit, and validates the limit', async () => {
+      await store.transaction(async (tx) => {
+        for (const number of [3, 1, 4, 2]) await tx.insertPolicy(policy(`p${String(number)}`, 'production', number));
+        await tx.insertPolicy(policy('s1', 'staging', 1));
+      });
+      expect((await store.listPolicies('production', 10)).map((p) => p.number)).toEqual([4, 3, 2, 1]);
+      expect((await store.listPolicies('production', 2)).map((p) => p.id)).toEqual(['p4', 'p3']);
+      expect(await store.listPolicies('production', 1)).toEqual([policy('p4', 'production', 4)]);
+      expect((await store.listPolicies('staging', 10_000)).map((p) => p.id)).toEqual(['s1']);
+      expect(await store.listPolicies('nowhere', 10)).toEqual([]);
+      for (const limit of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 10_001]) {
+        await expect(store.listPolicies('production', limit)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      }
+    });
+
+    it('lists proposed policies of every environment, oldest proposal first', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertPolicy(policy('p1', 'production', 1, { proposedLogIndex: 30 }));
+        await tx.insertPolicy(policy('s1', 'staging', 1, { proposedLogIndex: 10 }));
+        await tx.insertPolicy(policy('s2', 'staging', 2, { proposedLogIndex: 40 }));
+        await tx.insertPolicy(policy('d1', 'dev', 1, { proposedLogIndex: 20, status: 'active', activatedAt: T0, activatedLogIndex: 21 }));
+      });
+      expect(await store.listProposedPolicies()).toEqual([policy('s1', 'staging', 1, { proposedLogIndex: 10 }), policy('p1', 'production', 1, { proposedLogIndex: 30 }), policy('s2', 'staging', 2, { proposedLogIndex: 40 })]);
+      await store.transaction(async (tx) => {
+        await tx.transitionPolicy('s1', { from: 'proposed', to: 'active', at: day(2), activatedLogIndex: 50 });
+        await tx.transitionPolicy('p1', { from: 'proposed', to: 'rejected', at: day(2) });
+      });
+      expect((await store.listProposedPolicies()).map((p) => p.id)).toEqual(['s2']);
+    });
+
+    it('stores decisions, lists them newest first and finds the newest allowed one per environment', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a', 'b']);
+      const v1 = await versionOf(store, 'vision', 'resnet', 1);
+      const v2 = await versionOf(store, 'vision', 'resnet', 2);
+      const vsa = JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' });
+      const devAllow = decision('d-dev', v1, 'dev', 'allow', 5);
+      const prodDeny = decision('d-deny', v1, 'production', 'deny', 6, { policyDigest: `sha256:${sha256Hex('policy')}` });
+      const prodAllowOld = decision('d-allow-old', v1, 'production', 'allow', 7, { vsa });
+      const prodAllowNew = decision('d-allow-new', v1, 'production', 'allow', 2 ** 40 + 8, { vsa, principal: 'deployer', principalKind: 'service', decidedAt: day(3) });
+      const prodDenyLatest = decision('d-deny-latest', v1, 'production', 'deny', 2 ** 40 + 9);
+      const otherVersion = decision('d-v2', v2, 'production', 'allow', 2 ** 40 + 10, { vsa });
+      await store.transaction(async (tx) => {
+        for (const d of [prodAllowNew, devAllow, prodDenyLatest, otherVersion, prodDeny, prodAllowOld]) await tx.insertDecision(d);
+        expect(await tx.getDecision('d-dev')).toEqual(devAllow);
+      });
+      expect(await store.getDecision('d-allow-new')).toEqual(prodAllowNew);
+      expect(await store.getDecision('d-deny')).toEqual(prodDeny);
+      expect(await store.getDecision('d-absent')).toBeUndefined();
+      expect(await store.listDecisions(v1.id, 10)).toEqual([prodDenyLatest, prodAllowNew, prodAllowOld, prodDeny, devAllow]);
+      expect((await store.listDecisions(v1.id, 2)).map((d) => d.id)).toEqual(['d-deny-latest', 'd-allow-new']);
+      expect(await store.listDecisions(v2.id, 10)).toEqual([otherVersion]);
+      expect(await store.listDecisions('v-absent', 10)).toEqual([]);
+      for (const limit of [0, 1.5, Number.NaN, 10_001]) {
+        await expect(store.listDecisions(v1.id, limit)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      }
+
+      expect(await store.findAllowedDecision(v1.id, 'production')).toEqual(prodAllowNew);
+      expect(await store.findAllowedDecision(v1.id, 'dev')).toEqual(devAllow);
+      expect(await store.findAllowedDecision(v1.id, 'staging')).toBeUndefined();
+      expect(await store.findAllowedDecision(v2.id, 'dev')).toBeUndefined();
+      await store.transaction((tx) => tx.insertDecision(decision('d-staging-deny', v1, 'staging', 'deny', 2 ** 40 + 11)));
+      expect(await store.findAllowedDecision(v1.id, 'staging')).toBeUndefined();
+
+      await store.transaction(async (tx) => {
+        await expect(tx.insertDecision({ ...devAllow, logIndex: 99 })).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.insertDecision(decision('d-ghost', { ...v1, id: 'v-ghost' }, 'dev', 'allow', 100))).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+        await tx.insertDecision(decision('d-after', v2, 'dev', 'deny', 101));
+      });
+      expect(await countRows(opened.spec, 'decisions')).toBe(8);
+    });
+
+    it('lists active quarantines and clears one environment\'s, counting them and leaving the rest', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a', 'b']);
+      const v1 = await versionOf(store, 'vision', 'resnet', 1);
+      const v2 = await versionOf(store, 'vision', 'resnet', 2);
+      const prodA = quarantine('q-prod-a', v1, 'production', 2 ** 40 + 1, { since: day(2) });
+      const prodB = quarantine('q-prod-b', v1, 'production', 2 ** 40 + 3, { reason: 'second key revoked', since: day(3) });
+      const staging = quarantine('q-staging', v1, 'staging', 2 ** 40 + 2);
+      const cleared = quarantine('q-old', v1, 'production', 1, { clearedAt: day(1), clearedBy: 'd-old' });
+      const otherVersion = quarantine('q-v2', v2, 'production', 2 ** 40 + 4);
+      await store.transaction(async (tx) => {
+        for (const q of [prodB, otherVersion, cleared, staging, prodA]) await tx.insertQuarantine(q);
+        await expect(tx.insertQuarantine({ ...prodA, logIndex: 9 })).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(tx.insertQuarantine(quarantine('q-ghost', { ...v1, id: 'v-ghost' }, 'production', 10))).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+      });
+      expect(await store.listActiveQuarantines(v1.id)).toEqual([prodA, staging, prodB]);
+      expect(await store.listActiveQuarantines(v2.id)).toEqual([otherVersion]);
+
+      expect(await store.transaction((tx) => tx.clearQuarantines(v1.id, 'production', day(5), 'd-clear'))).toBe(2);
+      expect(await store.listActiveQuarantines(v1.id)).toEqual([staging]);
+      expect(await store.listActiveQuarantines(v2.id)).toEqual([otherVersion]);
+      const rows = await rawQuery(opened.spec, `select id, cleared_at, cleared_by from quarantines where version_id = '${v1.id}' order by id`);
+      expect(rows).toEqual([
+        { id: 'q-old', cleared_at: day(1), cleared_by: 'd-old' },
+        { id: 'q-prod-a', cleared_at: day(5), cleared_by: 'd-clear' },
+        { id: 'q-prod-b', cleared_at: day(5), cleared_by: 'd-clear' },
+        { id: 'q-staging', cleared_at: null, cleared_by: null },
+      ]);
+      expect(await store.transaction((tx) => tx.clearQuarantines(v1.id, 'production', day(6), 'd-again'))).toBe(0);
+      expect(await store.transaction((tx) => tx.clearQuarantines('v-absent', 'production', day(6), 'd-again'))).toBe(0);
+      expect(await store.listActiveQuarantines('v-absent')).toEqual([]);
+    });
+
+    it('answers promotion lookups by NUL-containing keys with not found or nothing', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a']);
+      const v1 = await versionOf(store, 'vision', 'resnet', 1);
+      await store.transaction(async (tx) => {
+        await tx.insertAttestation(attestation('a1', v1, 'A'));
+        await tx.setAlias(alias(v1, 'production'));
+        await tx.insertPolicy(policy('p1', 'production', 1, { status: 'active', activatedAt: T0, activatedLogIndex: 1 }));
+        await tx.insertPolicy(policy('p2', 'production', 2));
+        await tx.insertDecision(decision('d1', v1, 'production', 'allow', 2));
+        await tx.insertQuarantine(quarantine('q1', v1, 'production', 3));
+      });
+      expect(await store.getAlias('vision', 'resnet', 'production\u0000')).toBeUndefined();
+      expect(await store.getAlias('vis\u0000ion', 'resnet', 'production')).toBeUndefined();
+      expect(await store.listAliases('vision', 'resnet\u0000')).toEqual([]);
+      expect(await store.listAliasesOfVersion(`${v1.id}\u0000`)).toEqual([]);
+      expect(await store.listAliasesSignedBy(`${keyIdOf('A')}\u0000`)).toEqual([]);
+      expect(await store.getPolicy('p1\u0000')).toBeUndefined();
+      expect(await store.getActivePolicy('produc\u0000tion')).toBeUndefined();
+      expect(await store.listPolicies('\u0000', 10)).toEqual([]);
+      expect(await store.getDecision('d1\u0000')).toBeUndefined();
+      expect(await store.listDecisions(`\u0000${v1.id}`, 10)).toEqual([]);
+      expect(await store.findAllowedDecision(v1.id, 'production\u0000')).toBeUndefined();
+      expect(await store.findAllowedDecision(`${v1.id}\u0000`, 'production')).toBeUndefined();
+      expect(await store.listActiveQuarantines(`${v1.id}\u0000`)).toEqual([]);
+      await store.transaction(async (tx) => {
+        await expect(tx.transitionPolicy('p2\u0000', { from: 'proposed', to: 'rejected', at: day(2) })).rejects.toMatchObject({ code: 'CONFLICT' });
+        expect(await tx.clearQuarantines(`${v1.id}\u0000`, 'production', day(2), 'd1')).toBe(0);
+        expect(await tx.clearQuarantines(v1.id, 'production\u0000', day(2), 'd1')).toBe(0);
+        await tx.lockPolicies('production');
+        expect(await tx.getAlias('vision', 'resnet', 'production')).toMatchObject({ versionId: v1.id });
+      });
+      expect(await store.getPolicy('p2')).toMatchObject({ status: 'proposed' });
+      expect(await store.listActiveQuarantines(v1.id)).toHaveLength(1);
+    });
+
+    it('refuses promotion text holding NUL or unpaired surrogates, or values it could not read back, with VALIDATION_FAILED', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a']);
+      const v1 = await versionOf(store, 'vision', 'resnet', 1);
+      await store.transaction(async (tx) => {
+        await expect(tx.setAlias(alias(v1, 'dev', { since: 'a\u0000b' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.setAlias(alias(v1, 'd\u0000ev'))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.setAlias(alias(v1, 'dev', { decisionId: '\ud800' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.setAlias(alias(v1, 'dev', { versionDigest: 'sha256:ABC' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.setAlias(alias(v1, 'dev', { logIndex: -1 }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertPolicy(policy('p1', 'production', 1, { document: '{"a":"\u0000"}' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertPolicy(policy('p1', 'production', 1, { proposedBy: 'al\ud800ice' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertPolicy(policy('p1', 'production', 1, { digest: sha256Hex('no prefix') }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertPolicy({ ...policy('p1', 'production', 1), status: 'pending' as 'proposed' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertDecision(decision('d1', v1, 'dev', 'allow', 1, { results: '{"x":"\u0000"}' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertDecision(decision('d1', v1, 'dev', 'allow', 1, { vsa: '\u0000' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertDecision(decision('d1', v1, 'dev', 'maybe' as 'allow', 1))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertQuarantine(quarantine('q1', v1, 'dev', 1, { reason: 'x\u0000' }))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.insertQuarantine(quarantine('q1', v1, 'dev', 1.5))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await tx.setAlias(alias(v1, 'dev'));
+        await tx.insertPolicy(policy('p1', 'production', 1));
+        await tx.insertQuarantine(quarantine('q1', v1, 'dev', 1));
+      });
+      await store.transaction(async (tx) => {
+        await expect(tx.transitionPolicy('p1', { from: 'proposed', to: 'active', at: day(2), approvedBy: 'b\u0000b' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.transitionPolicy('p1', { from: 'proposed', to: 'rejected', at: `${day(2)}\u0000` })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.transitionPolicy('p1', { from: 'proposed', to: 'active', at: day(2), approvedBy: '\udc00' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await tx.insertDecision(decision('d1', v1, 'dev', 'allow', 1));
+      });
+      expect(await store.getPolicy('p1')).toEqual(policy('p1', 'production', 1));
+      expect(await store.listActiveQuarantines(v1.id)).toHaveLength(1);
+      expect(await store.listAliases('vision', 'resnet')).toEqual([alias(v1, 'dev')]);
+      expect(await countRows(opened.spec, 'decisions')).toBe(1);
+    });
+
+    it('turns corrupt promotion rows into INTERNAL without repeating their content', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a']);
+      const v1 = await versionOf(store, 'vision', 'resnet', 1);
+      await store.transaction(async (tx) => {
+        await tx.setAlias(alias(v1, 'dev'));
+        await tx.insertPolicy(policy('p1', 'production', 1));
+        await tx.insertPolicy(policy('p2', 'production', 2, { status: 'active', activatedAt: T0, activatedLogIndex: 2 }));
+        await tx.insertDecision(decision('d1', v1, 'dev', 'allow', 3));
+        await tx.insertQuarantine(quarantine('q1', v1, 'dev', 4));
+      });
+      const expectInternal = async (read: Promise<unknown>, details: Record<string, unknown>): Promise<void> => {
+        const failure = await read.then(
+          () => 'no failure',
+          (error: unknown) => error,
+        );
+        expect(failure).toMatchObject({ code: 'INTERNAL', details });
+        expect((failure as Error).message).not.toContain('secret-ish');
+        expect(JSON.stringify((failure as { details: unknown }).details)).not.toContain('secret-ish');
+      };
+
+      await rawQuery(opened.spec, `update policies set status = 'secret-ish' where id = 'p1'`);
+      await rawQuery(opened.spec, `update policies set digest = 'sha256:secret-ish' where id = 'p2'`);
+      await expectInternal(store.getPolicy('p1'), { table: 'policies', column: 'status' });
+      await expectInternal(store.getActivePolicy('production'), { table: 'policies', column: 'digest' });
+      await expectInternal(store.listPolicies('production', 10), { table: 'policies' });
+
+      await rawQuery(opened.spec, `update aliases set version_digest = 'sha256:secret-ish'`);
+      await expectInternal(store.getAlias('vision', 'resnet', 'dev'), { table: 'aliases', column: 'version_digest' });
+      await expectInternal(store.listAliases('vision', 'resnet'), { table: 'aliases' });
+      await expectInternal(store.listAliasesOfVersion(v1.id), { table: 'aliases' });
+
+      await rawQuery(opened.spec, `update decisions set input_digest = 'secret-ish'`);
+      await expectInternal(store.getDecision('d1'), { table: 'decisions', column: 'input_digest' });
+      await expectInternal(store.listDecisions(v1.id, 10), { table: 'decisions' });
+      await expectInternal(store.findAllowedDecision(v1.id, 'dev'), { table: 'decisions' });
+      await rawQuery(opened.spec, `update decisions set input_digest = '${decision('d1', v1, 'dev', 'allow', 3).inputDigest}', outcome = 'secret-ish'`);
+      await expectInternal(store.getDecision('d1'), { table: 'decisions', column: 'outcome' });
+
+      await rawQuery(opened.spec, `update quarantines set log_index = -1`);
+      await expectInternal(store.listActiveQuarantines(v1.id), { table: 'quarantines', column: 'log_index' });
+    });
+
+    it('numbers policies 1 and 2 when two transactions propose at once under lockPolicies', async () => {
+      // PostgreSQL: two stores, as two replicas would be; SQLite: one store (see lockModel above).
+      const other = factory.name === 'postgres' ? await openMetadataStore(opened.spec, '/tmp') : store;
+      try {
+        const firstRead = deferred();
+        const release = deferred();
+        const propose = (target: MetadataStore, id: string, hold: boolean): Promise<number> =>
+          target.transaction(async (tx) => {
+            await tx.lockPolicies('production');
+            const next = ((await tx.listPolicies('production', 1))[0]?.number ?? 0) + 1;
+            if (hold) {
+              firstRead.resolve();
+              await release.promise;
+            }
+            await tx.insertPolicy(policy(id, 'production', next));
+            return next;
+          });
+        const first = propose(store, 'p-first', true);
+        await firstRead.promise;
+        const second = propose(other, 'p-second', false);
+        if (factory.name === 'postgres') {
+          // Another environment's lock is not held up by production's.
+          const staging = other.transaction((tx) => tx.lockPolicies('staging')).then(() => 'locked');
+          const stuck = new Promise<string>((resolve) => {
+            setTimeout(() => {
+              resolve('stuck');
+            }, 2000);
+          });
+          const outcome = await Promise.race([staging, stuck]);
+          setTimeout(release.resolve, 200);
+          expect(outcome).toBe('locked');
+        } else {
+          setTimeout(release.resolve, 200);
+        }
+        expect(await Promise.all([first, second])).toEqual([1, 2]);
+      } finally {
+        if (other !== store) await other.close();
+      }
+      expect((await store.listPolicies('production', 10)).map((p) => [p.id, p.number])).toEqual([
+        ['p-second', 2],
+        ['p-first', 1],
+      ]);
+    });
   });
 });
 

@@ -204,6 +204,7 @@ export class SqlPromotionWriter implements PromotionWrites {
 
   async transitionPolicy(id: string, t: PolicyTransition): Promise<void> {
     if (!isLookupKey(id)) throw new CustodyError('CONFLICT', 'no such policy in that state');
+    if ([t.at, t.approvedBy].some((v) => v !== undefined && (v.includes('\u0000') || !v.isWellFormed()))) throw new CustodyError('VALIDATION_FAILED', 'policies: transition text holds NUL or unpaired surrogates');
     const set: Record<string, unknown> = { status: t.to };
     if (t.approvedBy !== undefined) {
       set.approved_by = t.approvedBy;
