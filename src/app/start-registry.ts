@@ -105,6 +105,7 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
     const registry = new RegistryService(metadata, blobStore, clock, config.limits, log, {
       requireProvenance: config.provenance.requireAtEntry,
       requiredFields: config.provenance.required,
+      environments: config.environments,
     });
     if (!config.provenance.requireAtEntry) logger.warn('provenance.requireAtEntry is off: pushes without signed training provenance are accepted');
     const keys = new KeyService(metadata, clock, log);

@@ -167,8 +167,10 @@ export class AuthService {
 
   async #actor(reader: MetadataReader, principal: Principal, how: Pick<Actor, 'via' | 'tokenId' | 'narrowed' | 'claims'>): Promise<Actor> {
     const bindings = await reader.listBindings(principal.id);
-    const claims = how.claims ?? {};
-    const grants = bindings.filter((b) => b.condition === null || this.#condition(b.condition).evaluate(claims));
+    // A conditional binding is about a workload token's claims: it never applies to an API token,
+    // whatever its condition says about an empty claim set.
+    const claims = how.claims;
+    const grants = bindings.filter((b) => b.condition === null || (claims !== null && this.#condition(b.condition).evaluate(claims)));
     return { principal, bindings, grants, ...how };
   }
 

@@ -34,6 +34,8 @@ export interface RegistryLimits {
 export interface EntryRules {
   readonly requireProvenance: boolean;
   readonly requiredFields: readonly ProvenanceField[];
+  /** The configured environments, first to last; registration places a version in the first. */
+  readonly environments: readonly string[];
 }
 
 /** Most extra attestations one push may carry. */
@@ -94,7 +96,7 @@ export class RegistryService {
     private readonly clock: Clock,
     private readonly limits: RegistryLimits,
     private readonly log: TransparencyLog,
-    private readonly entry: EntryRules = { requireProvenance: true, requiredFields: ['sourceCommit', 'trainingData', 'builderId'] },
+    private readonly entry: EntryRules = { requireProvenance: true, requiredFields: ['sourceCommit', 'trainingData', 'builderId'], environments: ['development', 'staging', 'production'] },
   ) {}
 
   /**
@@ -122,6 +124,12 @@ export class RegistryService {
       }
       throw error;
     }
+  }
+
+  private get firstEnvironment(): string {
+    const first = this.entry.environments[0];
+    if (first === undefined) throw new CustodyError('INTERNAL', 'no environments are configured');
+    return first;
   }
 
   private async registerChecked(actor: Actor, request: RegisterRequest): Promise<RegisterResult> {
@@ -179,6 +187,7 @@ export class RegistryService {
             omsRootDigest: version.omsRootDigest,
             fileCount: version.fileCount,
             totalSize: version.totalSize,
+            environment: this.firstEnvironment,
             ...(annotations === null ? {} : { annotationsDigest: `sha256:${sha256Hex(canonicalJson(annotations))}` }),
             ...(provenance === null ? {} : { provenance: { bundleDigest: `sha256:${provenance.accepted.opened.bundleDigest}`, keyId: provenance.accepted.key.keyId, key: provenance.accepted.key.name } }),
           };
@@ -202,7 +211,20 @@ export class RegistryService {
               })),
             );
           }
-          return { version, files: manifest.files, created: true, receipt: receipts[0] ?? null };
+          const receipt = receipts[0];
+          if (receipt === undefined) throw new CustodyError('INTERNAL', 'the log returned no receipt');
+          // Registration places the version in the first environment (SPEC §2).
+          await tx.setAlias({
+            namespace,
+            name,
+            environment: this.firstEnvironment,
+            versionId: version.id,
+            versionDigest: digest,
+            since: now,
+            decisionId: null,
+            logIndex: receipt.logIndex,
+          });
+          return { version, files: manifest.files, created: true, receipt };
         });
       } catch (error) {
         // A concurrent registration of the same content won: return what it stored.
@@ -231,7 +253,7 @@ export class RegistryService {
     return this.store.listVersions(model.namespace, model.name, options);
   }
 
-  /** Resolves `@vN` or `@sha256:…` to a version with its files. */
+  /** Resolves `@vN`, `@sha256:…` or `@<environment>` (the version that environment holds) to a version with its files. */
   async getVersion(model: ModelName, selector: VersionSelector): Promise<VersionWithFiles> {
     let version: VersionRecord | undefined;
     switch (selector.kind) {
@@ -241,8 +263,16 @@ export class RegistryService {
       case 'digest':
         version = await this.store.getVersionByDigest(model.namespace, model.name, selector.digest);
         break;
-      case 'environment':
-        throw new CustodyError('VERSION_NOT_FOUND', `environment references (@${selector.environment}) are not available yet`);
+      case 'environment': {
+        if (!this.entry.environments.includes(selector.environment)) {
+          throw new CustodyError('VERSION_NOT_FOUND', `there is no environment ${selector.environment}: the environments are ${this.entry.environments.join(', ')}`, {
+            details: { environment: selector.environment },
+          });
+        }
+        const alias = await this.store.getAlias(model.namespace, model.name, selector.environment);
+        if (alias !== undefined) version = await this.store.getVersionByDigest(model.namespace, model.name, alias.versionDigest);
+        break;
+      }
     }
     if (version === undefined) {
       throw new CustodyError('VERSION_NOT_FOUND', `${model.namespace}/${model.name}@${formatSelector(selector)} does not exist`);

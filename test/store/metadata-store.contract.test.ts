@@ -1423,6 +1423,8 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
         await expect(tx.transitionPolicy('p1', { from: 'proposed', to: 'active', at: day(2), approvedBy: 'b\u0000b' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
         await expect(tx.transitionPolicy('p1', { from: 'proposed', to: 'rejected', at: `${day(2)}\u0000` })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
         await expect(tx.transitionPolicy('p1', { from: 'proposed', to: 'active', at: day(2), approvedBy: '\udc00' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.clearQuarantines(v1.id, 'dev', day(2), 'd\u0000')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(tx.clearQuarantines(v1.id, 'dev', '\ud800', 'd1')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
         await tx.insertDecision(decision('d1', v1, 'dev', 'allow', 1));
       });
       expect(await store.getPolicy('p1')).toEqual(policy('p1', 'production', 1));

@@ -5,25 +5,15 @@
  * change is one logged event; the receipt's log index is printed.
  */
 import type { Command } from 'commander';
-import { CustodyError } from '../../domain/errors.js';
 import type { KeyBody } from '../../sdk/custody-client.js';
 import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { displayText } from './browse-commands.js';
 import { readLimitedText } from './signing-files.js';
+import { commaList } from '../comma-list.js';
 
 /** A PEM public key is well under this; anything bigger is not a key. */
 const MAX_PUBLIC_KEY_FILE_BYTES = 64 * 1024;
-
-/** `a,b , c` → ['a', 'b', 'c']; USAGE when nothing is left. */
-function commaList(value: string, option: string): string[] {
-  const items = value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  if (items.length === 0) throw new CustodyError('USAGE', `${option} needs at least one value (comma-separated)`);
-  return items;
-}
 
 function keyStatus(key: KeyBody): string {
   const r = key.revocation;

@@ -41,6 +41,11 @@ function boundedLimit(limit: number): number {
   return limit;
 }
 
+/** False when a value would not be stored as given (NUL, unpaired surrogates). */
+function storableText(...values: readonly (string | undefined)[]): boolean {
+  return values.every((v) => v === undefined || (!v.includes('\u0000') && v.isWellFormed()));
+}
+
 /** Promotion reads on the executor `db()` returns at each call. */
 export class SqlPromotionReader implements PromotionReads {
   constructor(private readonly db: () => Kysely<Database>) {}
@@ -204,7 +209,7 @@ export class SqlPromotionWriter implements PromotionWrites {
 
   async transitionPolicy(id: string, t: PolicyTransition): Promise<void> {
     if (!isLookupKey(id)) throw new CustodyError('CONFLICT', 'no such policy in that state');
-    if ([t.at, t.approvedBy].some((v) => v !== undefined && (v.includes('\u0000') || !v.isWellFormed()))) throw new CustodyError('VALIDATION_FAILED', 'policies: transition text holds NUL or unpaired surrogates');
+    if (!storableText(t.at, t.approvedBy)) throw new CustodyError('VALIDATION_FAILED', 'policies: transition text holds NUL or unpaired surrogates');
     const set: Record<string, unknown> = { status: t.to };
     if (t.approvedBy !== undefined) {
       set.approved_by = t.approvedBy;
@@ -269,6 +274,7 @@ export class SqlPromotionWriter implements PromotionWrites {
 
   async clearQuarantines(versionId: string, environment: string, clearedAt: string, decisionId: string): Promise<number> {
     if (!isLookupKey(versionId, environment)) return 0;
+    if (!storableText(clearedAt, decisionId)) throw new CustodyError('VALIDATION_FAILED', 'quarantines: clearing text holds NUL or unpaired surrogates');
     const result = await this.db()
       .updateTable('quarantines')
       .set({ cleared_at: clearedAt, cleared_by: decisionId })
