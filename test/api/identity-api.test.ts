@@ -192,6 +192,16 @@ describe.each(BACKENDS)('identity API (%s)', (backend) => {
     expect((await expectStatus(reg, 400, 'POST', '/api/v1/tokens', { principal: 'dana', permissions: ['model:delete'] })).code).toBe('VALIDATION_FAILED');
   });
 
+  it('never applies a conditional binding to an API token, even a condition that holds without claims', async () => {
+    await principal('gina');
+    await grant('gina', 'viewer', { condition: '!has(claims.ref)' });
+    const token = await tokenFor('gina');
+    const me = await whoami(token);
+    expect(me).toMatchObject({ name: 'gina', roles: [], permissions: [] });
+    expect(me.bindings).toMatchObject([{ role: 'viewer', condition: '!has(claims.ref)', applies: false }]);
+    expect((await expectStatus(reg, 403, 'GET', '/api/v1/models', undefined, token)).code).toBe('FORBIDDEN');
+  });
+
   it('lets no one grant what they lack: an admin token narrowed to principal:manage cannot confer roles or full tokens', async () => {
     const manageOnly = await tokenFor('admin', { permissions: ['principal:manage'] });
     expect((await expectStatus(reg, 200, 'GET', '/api/v1/principals', undefined, manageOnly)).items).toEqual(
