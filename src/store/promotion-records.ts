@@ -31,6 +31,8 @@ export interface PolicyRecord {
   readonly digest: string;
   /** The document as canonical JSON text (what the digest is over). */
   readonly document: string;
+  /** JSON text of the fixtures its tests read, by the path the document names (run again at activation). */
+  readonly fixtures: string;
   readonly status: PolicyStatus;
   readonly proposedBy: string;
   readonly proposedAt: string;

@@ -168,6 +168,7 @@ function policy(id: string, environment: string, number: number, fields: Partial
     number,
     digest: `sha256:${sha256Hex(document)}`,
     document,
+    fixtures: '{}',
     status: 'proposed',
     proposedBy: 'alice',
     proposedAt: T0,

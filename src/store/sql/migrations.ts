@@ -273,6 +273,7 @@ const MIGRATIONS: readonly Migration[] = [
         .addColumn('number', 'integer', (c) => c.notNull())
         .addColumn('digest', 'text', (c) => c.notNull())
         .addColumn('document', 'text', (c) => c.notNull())
+        .addColumn('fixtures', 'text', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('proposed_by', 'text', (c) => c.notNull())
         .addColumn('proposed_at', 'text', (c) => c.notNull())

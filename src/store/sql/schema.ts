@@ -36,6 +36,7 @@ export interface PoliciesTable {
   number: number;
   digest: string;
   document: string;
+  fixtures: string;
   status: string;
   proposed_by: string;
   proposed_at: string;

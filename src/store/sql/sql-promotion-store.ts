@@ -191,6 +191,7 @@ export class SqlPromotionWriter implements PromotionWrites {
       number: policy.number,
       digest: policy.digest,
       document: policy.document,
+      fixtures: policy.fixtures,
       status: policy.status,
       proposed_by: policy.proposedBy,
       proposed_at: policy.proposedAt,
