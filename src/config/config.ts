@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { CustodyError } from '../domain/errors.js';
 import { DEFAULT_REQUIRED_PROVENANCE, PROVENANCE_FIELDS } from '../domain/provenance.js';
 import { oidcIssuerSchema } from '../auth/oidc-config.js';
+import { requirementsSchema } from '../policy/policy-schema.js';
 
 const environmentName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a lowercase name (a-z, 0-9, "-"), at most 63 characters');
 
@@ -100,9 +101,15 @@ export const configSchema = z
       .object({
         /** Only principals of kind `service` may promote into the last environment (SPEC §7). */
         lastEnvironmentServiceOnly: z.boolean().default(true),
+        /** Environments whose policy changes need a second principal's approval (default: the last environment). */
+        twoPersonPolicyChange: z.array(environmentName).max(16).optional(),
+        /** Wall-clock limit for evaluating one policy's gates. */
+        evaluationTimeLimitMs: positiveInt.max(10_000).default(250),
       })
       .strict()
       .prefault({}),
+    /** Requirements per environment that no policy can remove (SPEC §6.1). */
+    baseline: z.record(environmentName, z.object({ attestations: requirementsSchema }).strict()).default({}),
     oidc: z
       .object({
         /** Trusted workload-identity issuers (SPEC §7); service principals bind to issuer + subject. */
@@ -120,9 +127,24 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const env of Object.keys(config.baseline)) {
+      if (!config.environments.includes(env)) ctx.addIssue({ code: 'custom', path: ['baseline', env], message: `is not one of the environments (${config.environments.join(', ')})` });
+    }
+    for (const [i, env] of (config.promotion.twoPersonPolicyChange ?? []).entries()) {
+      if (!config.environments.includes(env)) {
+        ctx.addIssue({ code: 'custom', path: ['promotion', 'twoPersonPolicyChange', i], message: `is not one of the environments (${config.environments.join(', ')})` });
+      }
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The environments whose policy changes need two principals (config, default the last one). */
+export function twoPersonEnvironments(config: Config): readonly string[] {
+  return config.promotion.twoPersonPolicyChange ?? config.environments.slice(-1);
+}
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Environment variables that override single keys, e.g. CUSTODY_STORAGE_METADATA. */
@@ -135,7 +157,7 @@ export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: read
     ['keys', ['log', 'vsa']],
     ['uploads', ['sessionTtlHours']],
     ['provenance', ['requireAtEntry']],
-    ['promotion', ['lastEnvironmentServiceOnly']],
+    ['promotion', ['lastEnvironmentServiceOnly', 'evaluationTimeLimitMs']],
   ] as const
 ).flatMap(([section, keys]) =>
   keys.map((key) => ({ env: `CUSTODY_${section.toUpperCase()}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, path: [section, key] as const })),
