@@ -44,15 +44,18 @@ interface Pending {
   timer?: NodeJS.Timeout;
 }
 
-type WorkerMessage =
-  | { ready: true }
-  | { failed: string }
-  | { id: number; done: true }
-  | { id: number; index: number; ok: true; value: boolean }
-  | { id: number; index: number; ok: false; error: string };
+type WorkerResult = { ok: true; value: boolean } | { ok: false; error: string };
+type WorkerMessage = { ready: true } | { failed: string } | { id: number; results: WorkerResult[] };
+
+/** Gates one job may hold: the shared progress buffer has a slot per gate. */
+export const MAX_GATES_PER_JOB = 1_024;
+const GATE_TRUE = 1;
+const GATE_FALSE = 2;
+const GATE_ERROR = 3;
 
 class GateEvaluator {
   private worker: Worker | undefined;
+  private progress: Int32Array = new Int32Array(0);
   private ready = false;
   private startupTimer: NodeJS.Timeout | undefined;
   private readonly queue: Pending[] = [];
@@ -62,6 +65,9 @@ class GateEvaluator {
 
   evaluate(job: GateJob): Promise<GateOutcome[]> {
     if (job.exprs.length === 0) return Promise.resolve([]);
+    if (job.exprs.length > MAX_GATES_PER_JOB) {
+      return Promise.resolve(job.exprs.map(() => ({ kind: 'error', message: `more than ${MAX_GATES_PER_JOB} gates in one policy` }) as const));
+    }
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, job, outcomes: job.exprs.map(() => undefined), resolve });
       this.pump();
@@ -84,6 +90,8 @@ class GateEvaluator {
     const pending = this.queue.shift();
     if (pending === undefined) return;
     this.current = pending;
+    this.progress.fill(0);
+    Atomics.store(this.progress, 0, -1);
     pending.timer = setTimeout(() => {
       this.onTimeout(pending);
     }, pending.job.timeLimitMs);
@@ -92,10 +100,12 @@ class GateEvaluator {
   }
 
   private startWorker(): Worker {
+    const progress = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (1 + MAX_GATES_PER_JOB));
+    this.progress = new Int32Array(progress);
     const worker = new Worker(GATE_WORKER_SOURCE, {
       eval: true,
       name: 'custody-policy-gates',
-      workerData: { celUrl: celModuleUrl() },
+      workerData: { celUrl: celModuleUrl(), progress },
       execArgv: [],
       resourceLimits: WORKER_RESOURCE_LIMITS,
     });
@@ -131,18 +141,15 @@ class GateEvaluator {
     }
     const pending = this.current;
     if (pending?.id !== message.id) return;
-    if ('done' in message) {
-      this.complete(pending);
-      return;
-    }
-    if (message.index < 0 || message.index >= pending.outcomes.length) return;
-    pending.outcomes[message.index] = message.ok ? { kind: 'value', value: message.value } : { kind: 'error', message: message.error };
+    message.results.forEach((result, index) => {
+      if (index < pending.outcomes.length) pending.outcomes[index] = result.ok ? { kind: 'value', value: result.value } : { kind: 'error', message: result.error };
+    });
+    this.complete(pending);
   }
 
   private onTimeout(pending: Pending): void {
     if (this.current !== pending) return;
-    const running = pending.outcomes.findIndex((o) => o === undefined);
-    if (running >= 0) pending.outcomes[running] = { kind: 'timeout' };
+    this.salvage(pending, { kind: 'timeout' });
     // The worker may be deep in a loop that never yields: only terminate() stops it.
     this.discardWorker();
     this.complete(pending, 'not evaluated: an earlier gate used up the time limit');
@@ -150,11 +157,23 @@ class GateEvaluator {
 
   private onWorkerFailure(reason: string): void {
     const pending = this.current;
+    if (pending !== undefined) this.salvage(pending, { kind: 'error', message: reason });
     this.discardWorker();
-    if (pending !== undefined) this.complete(pending, reason);
+    if (pending !== undefined) this.complete(pending, `not evaluated: ${reason}`);
     // Jobs still queued fail too when the worker cannot even start; otherwise they get a new worker.
     if (pending === undefined) for (const queued of this.queue.splice(0)) this.finish(queued, reason);
     this.pump();
+  }
+
+  /** Takes from the shared progress what the worker finished before it was cut; the gate it was running gets `culprit`. */
+  private salvage(pending: Pending, culprit: GateOutcome): void {
+    const running = Atomics.load(this.progress, 0);
+    for (let index = 0; index < pending.outcomes.length; index++) {
+      const state = Atomics.load(this.progress, 1 + index);
+      if (state === GATE_TRUE || state === GATE_FALSE) pending.outcomes[index] = { kind: 'value', value: state === GATE_TRUE };
+      else if (state === GATE_ERROR) pending.outcomes[index] = { kind: 'error', message: 'the expression failed' };
+    }
+    if (running >= 0 && running < pending.outcomes.length && pending.outcomes[running] === undefined) pending.outcomes[running] = culprit;
   }
 
   private discardWorker(): void {

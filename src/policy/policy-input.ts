@@ -73,7 +73,9 @@ export function buildCelInput(input: PolicyInput, lists: readonly RequirementLis
   try {
     for (const list of lists) {
       value[list.name] = list.attestations.map((a) => {
-        const predicateBytes = Buffer.byteLength(canonicalJson(a.predicate), 'utf8');
+        // JSON.stringify is as long as the JCS form (same escapes, only key order differs) and native;
+        // a predicate that is not JSON fails the canonicalisation of the whole input below.
+        const predicateBytes = Buffer.byteLength(JSON.stringify(a.predicate) ?? '', 'utf8');
         if (predicateBytes > MAX_PREDICATE_BYTES) {
           throw new InputBoundError(`the predicate of attestation ${a.digest} is ${predicateBytes} bytes, more than the limit of ${MAX_PREDICATE_BYTES}`);
         }
