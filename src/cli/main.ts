@@ -16,6 +16,7 @@ import { registerKeys } from './commands/key-commands.js';
 import { registerLineage } from './commands/lineage-command.js';
 import { registerLog } from './commands/log-commands.js';
 import { registerLogin } from './commands/login-command.js';
+import { registerPolicy } from './commands/policy-commands.js';
 import { registerPrincipals } from './commands/principal-commands.js';
 import { registerPull } from './commands/pull-command.js';
 import { registerPush } from './commands/push-command.js';
@@ -60,6 +61,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerLog(program, ctx, run);
   registerAdmin(program, ctx, run);
   registerAudit(program, ctx, run);
+  registerPolicy(program, ctx, run);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
