@@ -19,11 +19,27 @@ export function parseBaseline(value: unknown, source = 'baseline', code: ErrorCo
   return normaliseRequirements(validatePolicyValue(requirementsSchema, value, source, code));
 }
 
-/** Parses baseline text (YAML or JSON); errors are POLICY_INVALID naming `source`. */
-export function parseBaselineText(text: string, source = 'baseline'): Baseline {
+/**
+ * Parses baseline text (YAML or JSON) for `environment`, in any of three shapes:
+ * - requirement name → requirement (like a document's `spec.attestations`);
+ * - `{attestations: {…}}` (one environment's entry of the server config's `baseline`);
+ * - environment → `{attestations: {…}}` (the server config's whole `baseline` section), from
+ *   which `environment`'s entry is taken (none: an empty baseline).
+ * `attestations` can never name a requirement, so the shapes cannot be confused.
+ * Errors are POLICY_INVALID naming `source` and the path.
+ */
+export function parseBaselineText(text: string, environment: string, source = 'baseline'): Baseline {
   const value = parsePolicyText(text, { maxBytes: MAX_BASELINE_BYTES, source, code: 'POLICY_INVALID' });
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CustodyError('POLICY_INVALID', `${source}: a baseline maps requirement names to requirements`);
+  if (!isRecord(value)) throw new CustodyError('POLICY_INVALID', `${source}: a baseline maps requirement names to requirements`);
+  if (Object.hasOwn(value, 'attestations')) return parseBaseline(value['attestations'], `${source}: attestations`, 'POLICY_INVALID');
+  const entries = Object.values(value);
+  if (entries.length > 0 && entries.every((entry) => isRecord(entry) && Object.keys(entry).length === 1 && Object.hasOwn(entry, 'attestations'))) {
+    const entry = value[environment];
+    return isRecord(entry) ? parseBaseline(entry['attestations'], `${source}: ${environment}.attestations`, 'POLICY_INVALID') : {};
   }
   return parseBaseline(value, source, 'POLICY_INVALID');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -92,7 +92,8 @@ describe('custody policy test', () => {
 
   it('fails the tests a baseline makes fail', async () => {
     const baseline = path.join(scratch, 'baseline.yaml');
-    writeFileSync(baseline, 'evaluation: {predicateType: "https://custody.dev/attestation/evaluation/v1", signers: [qa], message: QA metrics are required}\n');
+    // The server config's own `baseline:` section, as an operator would copy it.
+    writeFileSync(baseline, 'production:\n  attestations:\n    evaluation: {predicateType: "https://custody.dev/attestation/evaluation/v1", signers: [qa], message: QA metrics are required}\n');
     const result = await runCli(['policy', 'test', 'examples/policies/production.yaml', '--baseline', baseline]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('FAIL  clean model passes  (expected allow, got deny)');

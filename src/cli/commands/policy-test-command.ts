@@ -25,13 +25,13 @@ export function registerPolicyTest(policy: Command, ctx: CliContext, run: (fn: (
     .command('test')
     .description('run a policy document\'s tests offline (fixtures relative to the document)')
     .argument('<file>', 'the policy document (YAML or JSON)')
-    .option('--baseline <file>', 'server baseline requirements to test against (YAML or JSON: name → requirement)')
+    .option('--baseline <file>', 'server baseline to test against (YAML/JSON: name → requirement, or the server config\'s baseline section)')
     .action((file: string, opts: PolicyTestOptions) =>
       run(async () => {
         const out = ctx.output();
         // Read up to twice the limit so an oversized document is reported by the parser, as POLICY_INVALID.
         const doc = parsePolicyDocument(await readLimitedText(file, 2 * MAX_POLICY_DOCUMENT_BYTES, 'the policy file'), path.basename(file));
-        const baseline = opts.baseline === undefined ? {} : parseBaselineText(await readLimitedText(opts.baseline, 2 * MAX_POLICY_DOCUMENT_BYTES, 'the baseline file'), path.basename(opts.baseline));
+        const baseline = opts.baseline === undefined ? {} : parseBaselineText(await readLimitedText(opts.baseline, 2 * MAX_POLICY_DOCUMENT_BYTES, 'the baseline file'), doc.metadata.environment, path.basename(opts.baseline));
         const compiled = compilePolicy(doc, baseline);
         let results: PolicyTestResult[];
         try {
