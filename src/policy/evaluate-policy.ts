@@ -43,10 +43,13 @@ export interface Evaluation {
 
 /** Default wall-clock limit for all of one policy's gates. */
 export const DEFAULT_POLICY_TIME_LIMIT_MS = 250;
+/** A requested limit is clamped to 1 ms … this. */
+export const MAX_POLICY_TIME_LIMIT_MS = 60_000;
 
 /** Evaluates `policy` for `input`; never throws for a failing requirement or gate (a gate that errors or runs out of time is ERROR). */
 export async function evaluatePolicy(policy: CompiledPolicy, input: PolicyInput, options: { timeLimitMs?: number } = {}): Promise<Evaluation> {
-  const timeLimitMs = options.timeLimitMs ?? DEFAULT_POLICY_TIME_LIMIT_MS;
+  const requested = options.timeLimitMs ?? DEFAULT_POLICY_TIME_LIMIT_MS;
+  const timeLimitMs = Number.isFinite(requested) ? Math.min(Math.max(Math.round(requested), 1), MAX_POLICY_TIME_LIMIT_MS) : DEFAULT_POLICY_TIME_LIMIT_MS;
   const document = policy.document;
   const requirements: RequirementResult[] = [];
   const requireFrom = document?.spec.requireFrom;

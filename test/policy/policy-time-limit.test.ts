@@ -109,7 +109,9 @@ describe('the evaluation time limit', () => {
     const p50 = times[Math.floor(times.length * 0.5)] ?? 0;
     const p99 = times[Math.floor(times.length * 0.99)] ?? 0;
     console.log(`seed policy, 20 attestations: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`);
-    // "A few ms" is the target; the bound leaves room for a loaded CI machine.
-    expect(p99).toBeLessThan(25);
+    // "A few ms" is the target (printed above). The asserted bounds leave room for a loaded CI
+    // machine yet still catch a regression such as starting a worker per evaluation (~50 ms).
+    expect(p50).toBeLessThan(5);
+    expect(p99).toBeLessThan(50);
   });
 });
