@@ -9,6 +9,9 @@ import type { RegistryService } from '../service/registry-service.js';
 import type { KeyService } from '../service/key-service.js';
 import type { AttestationService } from '../service/attestation-service.js';
 import type { LineageService } from '../service/lineage-service.js';
+import type { PolicyService } from '../service/policy-service.js';
+import type { PromotionService } from '../service/promotion-service.js';
+import type { VsaKey } from '../promotion/vsa-key.js';
 import type { TransparencyLog } from '../service/transparency-log.js';
 
 export interface Services {
@@ -21,6 +24,10 @@ export interface Services {
   readonly keys: KeyService;
   readonly attestations: AttestationService;
   readonly lineage: LineageService;
+  readonly policies: PolicyService;
+  readonly promotions: PromotionService;
+  /** The registry's VSA key (only its public half is ever served). */
+  readonly vsaKey: VsaKey;
   readonly log: TransparencyLog;
   readonly metrics: Metrics;
   /** Throws when a backend is not reachable (for /readyz). */

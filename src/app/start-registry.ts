@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config/config.js';
+import { twoPersonEnvironments, type Config } from '../config/config.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { CustodyError } from '../domain/errors.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -12,6 +12,9 @@ import { Metrics } from '../observability/metrics.js';
 import { AuthService } from '../service/auth-service.js';
 import { IdentityService } from '../service/identity-service.js';
 import { TokenService } from '../service/token-service.js';
+import { PolicyService } from '../service/policy-service.js';
+import { PromotionService } from '../service/promotion-service.js';
+import { loadOrCreateVsaKey } from '../promotion/vsa-key.js';
 import { OidcVerifier } from '../auth/oidc-verifier.js';
 import { BlobService } from '../service/blob-service.js';
 import { RegistryService } from '../service/registry-service.js';
@@ -111,6 +114,18 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
     const keys = new KeyService(metadata, clock, log);
     const attestations = new AttestationService(metadata, clock, log, registry);
     const lineage = new LineageService(metadata, registry, attestations);
+    const policies = new PolicyService(metadata, clock, log, auth, {
+      environments: config.environments,
+      twoPerson: twoPersonEnvironments(config),
+      baseline: config.baseline,
+      timeLimitMs: config.promotion.evaluationTimeLimitMs,
+    });
+    const vsaKey = await loadOrCreateVsaKey(path.resolve(options.dataDir, config.keys.vsa.slice('file:'.length)));
+    const promotions = new PromotionService(metadata, clock, log, auth, registry, policies, vsaKey, {
+      timeLimitMs: config.promotion.evaluationTimeLimitMs,
+      publicUrl: (config.server.publicUrl ?? 'https://custody.local').replace(/\/+$/, ''),
+    });
+    keys.reactToRevocation((tx, actor, key) => promotions.quarantineAfterRevocation(tx, actor, key));
     await blobs.expireUploads();
 
     const boot = await auth.bootstrap(options.bootstrapToken);
@@ -128,6 +143,9 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
       keys,
       attestations,
       lineage,
+      policies,
+      promotions,
+      vsaKey,
       log,
       metrics,
       checkReady: async () => {

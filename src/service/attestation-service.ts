@@ -13,7 +13,7 @@ import { newId } from '../domain/ids.js';
 import { sha256Hex } from '../domain/digest.js';
 import type { LogEvent } from '../domain/log-event.js';
 import type { ModelName, VersionSelector } from '../domain/model-ref.js';
-import type { AttestationRecord, AttestationRole, MetadataStore, SignerKeyRecord, VersionRecord } from '../store/metadata-store.js';
+import type { AttestationRecord, AttestationRole, MetadataReader, MetadataStore, SignerKeyRecord, VersionRecord } from '../store/metadata-store.js';
 import { attestationStatus, checkAttestation, MAX_BUNDLE_BYTES, type AcceptedAttestation, type AttestationStatus } from './attestation-intake.js';
 import type { Actor } from './auth-service.js';
 import { eventActor } from './event-actor.js';
@@ -102,6 +102,17 @@ export function storedStatement(record: AttestationRecord): Statement {
   }
 }
 
+/** A version's stored attestations judged against their keys now, read through `reader` (a transaction when deciding). */
+export async function attestationViews(reader: MetadataReader, version: VersionRecord): Promise<AttestationView[]> {
+  const records = await reader.listAttestations(version.id);
+  const keys = await reader.listSignerKeys();
+  const byId = new Map(keys.map((k) => [k.keyId, k]));
+  return records.map((record) => {
+    const key = byId.get(record.keyId);
+    return { record, statement: storedStatement(record), status: attestationStatus(record.loggedAt, key), key };
+  });
+}
+
 export class AttestationService {
   constructor(
     private readonly store: MetadataStore,
@@ -160,11 +171,6 @@ export class AttestationService {
 
   /** The attestation views of a version (shared by `list`, metadata and lineage). */
   async viewsOf(version: VersionRecord): Promise<AttestationView[]> {
-    const [records, keys] = await Promise.all([this.store.listAttestations(version.id), this.store.listSignerKeys()]);
-    const byId = new Map(keys.map((k) => [k.keyId, k]));
-    return records.map((record) => {
-      const key = byId.get(record.keyId);
-      return { record, statement: storedStatement(record), status: attestationStatus(record.loggedAt, key), key };
-    });
+    return attestationViews(this.store, version);
   }
 }

@@ -8,7 +8,7 @@ import { isoNow, type Clock } from '../domain/clock.js';
 import { CustodyError } from '../domain/errors.js';
 import { isValidName } from '../domain/model-ref.js';
 import { parsePublicKey } from '../crypto/signing-keys.js';
-import type { MetadataStore, SignerKeyRecord } from '../store/metadata-store.js';
+import type { MetadataStore, MetadataTx, SignerKeyRecord } from '../store/metadata-store.js';
 import type { Actor } from './auth-service.js';
 import { eventActor } from './event-actor.js';
 import type { Receipt, TransparencyLog } from './transparency-log.js';
@@ -33,6 +33,8 @@ export interface RevokeKeyRequest {
 export interface KeyChange {
   readonly key: SignerKeyRecord;
   readonly receipt: Receipt;
+  /** How many (version, environment) placements a revocation quarantined. */
+  readonly quarantined?: number;
 }
 
 const MAX_PREDICATE_TYPES = 64;
@@ -53,12 +55,22 @@ function checkPredicateTypes(types: readonly string[]): string[] {
   return [...new Set(types)].sort();
 }
 
+/** Runs inside the revocation's transaction (the promotion service quarantines what depended on the key). */
+export type RevocationReaction = (tx: MetadataTx, actor: Actor, key: SignerKeyRecord) => Promise<number>;
+
 export class KeyService {
+  #onRevoked: RevocationReaction | undefined;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly clock: Clock,
     private readonly log: TransparencyLog,
   ) {}
+
+  /** Sets what a revocation triggers in its own transaction. */
+  reactToRevocation(reaction: RevocationReaction): void {
+    this.#onRevoked = reaction;
+  }
 
   async add(actor: Actor, request: AddKeyRequest): Promise<KeyChange> {
     if (!isValidName(request.name)) throw usage('a key name is 1–128 of a-z 0-9 . _ - starting with a letter or digit', 'name');
@@ -141,7 +153,9 @@ export class KeyService {
       if (receipt === undefined) throw new CustodyError('INTERNAL', 'the log returned no receipt');
       const revocation = { revokedAt: now, revokedBy: actor.principal.name, reason, compromisedSince, logIndex: receipt.logIndex };
       await tx.revokeSignerKey(name, revocation);
-      return { key: { ...key, revocation }, receipt };
+      const revoked = { ...key, revocation };
+      const quarantined = (await this.#onRevoked?.(tx, actor, revoked)) ?? 0;
+      return { key: revoked, receipt, quarantined };
     });
   }
 }
