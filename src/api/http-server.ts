@@ -13,7 +13,7 @@ import { CustodyError } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { readJsonBody, validate } from './read-json-body.js';
-import { scopeOf, type AnyRoute, type Reply } from './route.js';
+import { permissionOf, scopeOf, type AnyRoute, type Reply } from './route.js';
 import { FailureLimiter } from '../auth/failure-limiter.js';
 import { Router } from './router.js';
 import type { Services } from './services.js';
@@ -149,7 +149,7 @@ export class HttpFront {
       if (needsToken) actor = await this.authenticate(req);
       const params: unknown = route.params === undefined ? {} : validate(route.params, rawParams, 'path');
       if (typeof auth === 'object' && actor !== undefined) {
-        this.options.services.auth.authorize(actor, auth.permission, scopeOf(auth.scope, params, config));
+        this.options.services.auth.authorize(actor, permissionOf(auth.permission, params), scopeOf(auth.scope, params, config));
       }
       const query: unknown = route.query === undefined ? {} : validate(route.query, Object.fromEntries(url.searchParams), 'query');
       let body: unknown;

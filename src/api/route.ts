@@ -36,6 +36,18 @@ export type RouteAuth<P> =
       readonly publicWhen?: (config: Config) => boolean;
     };
 
+/**
+ * The permission a request needs: the declared one, with `{param}` placeholders (e.g.
+ * `promote:{environment}`) filled from the validated path parameters.
+ */
+export function permissionOf(permission: Permission, params: unknown): Permission {
+  return permission.replace(/\{([A-Za-z]+)\}/g, (_whole, name: string) => {
+    const value = (params as Record<string, unknown>)[name];
+    if (typeof value !== 'string') throw new CustodyError('INTERNAL', `route permission names a missing parameter {${name}}`);
+    return value;
+  }) as Permission;
+}
+
 /** The scope a route's permission is checked at, for this request. */
 export function scopeOf<P>(scope: RouteScope<P>, params: P, config: Config): Scope {
   if (scope === 'global') return {};

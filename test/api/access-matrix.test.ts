@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnyRoute } from '../../src/api/route.js';
+import { permissionOf, type AnyRoute } from '../../src/api/route.js';
 import { allRoutes } from '../../src/api/routes/all-routes.js';
 import { generateApiToken, hashApiToken } from '../../src/auth/api-token.js';
 import { newId } from '../../src/domain/ids.js';
 import { resolveConfig, type Config } from '../../src/config/config.js';
-import { concretePath, WALK_NAMESPACE } from '../support/route-paths.js';
+import { concretePath, WALK_NAMESPACE, WALK_PARAMS } from '../support/route-paths.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 
 const ROUTES = allRoutes('test');
@@ -69,7 +69,7 @@ function expectedFor(route: AnyRoute, column: Column | (typeof BAD_CREDENTIALS)[
   if (typeof column === 'string') return 'unauthenticated';
   if (auth === 'authenticated') return 'allow';
   const grants = EXPECTED_GRANTS[column.role ?? 'none'] ?? [];
-  if (!grants.includes(auth.permission)) return 'deny';
+  if (!grants.includes(permissionOf(auth.permission, WALK_PARAMS))) return 'deny';
   // A namespace-limited binding reaches routes about its namespaces and the "held anywhere"
   // routes, never the registry-wide ones.
   if (column.namespaces !== undefined) {

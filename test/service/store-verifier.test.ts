@@ -169,6 +169,7 @@ describe.each(BACKENDS)('admin verify-store on %s', (backend) => {
   it('names the registration of a version deleted in SQL', async () => {
     const reg = await populated();
     const beta = await registrationOf(reg, 'team/beta');
+    await rawSql(reg, "delete from aliases where namespace = 'team' and name = 'beta'");
     await rawSql(reg, "delete from version_files where version_id = (select id from versions where namespace = 'team' and name = 'beta')");
     await rawSql(reg, "delete from versions where namespace = 'team' and name = 'beta'");
     const report = await verify(reg);

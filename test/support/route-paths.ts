@@ -8,7 +8,8 @@ import type { AnyRoute } from '../../src/api/route.js';
 /** The namespace every walked path names. */
 export const WALK_NAMESPACE = 'ns';
 
-const PARAM_VALUES: Readonly<Record<string, string>> = {
+/** The value each path parameter takes in a walk. */
+export const WALK_PARAMS: Readonly<Record<string, string>> = {
   digest: `sha256:${'5e'.repeat(32)}`,
   id: 'AbCdEfGhIjKlMnOpQrStUv',
   namespace: WALK_NAMESPACE,
@@ -16,11 +17,13 @@ const PARAM_VALUES: Readonly<Record<string, string>> = {
   selector: 'v1',
   index: '0',
   path: '0/000',
+  // Not the last environment: the service-only rule is tested on its own.
+  environment: 'staging',
 };
 
 export function concretePath(route: AnyRoute): string {
   return route.path.replace(/\{([A-Za-z]+)(\*?)\}/g, (_whole, param: string, rest: string) => {
-    const value = PARAM_VALUES[param];
+    const value = WALK_PARAMS[param];
     if (value === undefined) throw new Error(`no test value for path parameter {${param}} of ${route.method} ${route.path}: add one`);
     // A rest parameter spans several segments: its slashes are path separators.
     return rest === '*' ? value : encodeURIComponent(value);

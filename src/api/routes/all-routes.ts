@@ -9,9 +9,10 @@ import { identityRoutes } from './identity-routes.js';
 import { modelRoutes } from './model-routes.js';
 import { uploadRoutes } from './upload-routes.js';
 import { trustRoutes } from './trust-routes.js';
+import { promotionRoutes } from './promotion-routes.js';
 
 export function allRoutes(version: string): readonly AnyRoute[] {
-  const routes: AnyRoute[] = [...healthRoutes, ...identityRoutes, ...modelRoutes, ...trustRoutes, ...blobRoutes, ...uploadRoutes, ...logRoutes, ...auditRoutes];
+  const routes: AnyRoute[] = [...healthRoutes, ...identityRoutes, ...modelRoutes, ...trustRoutes, ...promotionRoutes, ...blobRoutes, ...uploadRoutes, ...logRoutes, ...auditRoutes];
   routes.push(...docsRoutes(() => routes, version));
   return routes;
 }
