@@ -10,7 +10,7 @@ import { splitModel } from './transparency-log.js';
 import { z } from 'zod';
 import { canonicalJson } from '../crypto/canonical-json.js';
 import { CustodyError } from '../domain/errors.js';
-import { LOG_EVENT_TYPES, MAX_LEAF_BYTES } from '../domain/log-event.js';
+import { LOG_EVENT_TYPES, MAX_LEAF_BYTES, type LogEventType } from '../domain/log-event.js';
 import { parseCheckpoint, verifyCheckpoint, type Checkpoint } from '../log/checkpoint.js';
 import { EMPTY_ROOT, HASH_SIZE, hashLeaf } from '../log/merkle.js';
 import type { Verifier } from '../log/signed-note.js';
@@ -33,6 +33,12 @@ export interface LoggedRegistration {
   readonly totalSize: number;
   readonly annotationsDigest: string | null;
 }
+
+/** A readable, canonical, well-formed event as parsed from its leaf (its type-specific fields unchecked). */
+export type LoggedEvent = Readonly<Record<string, unknown>> & { readonly type: LogEventType; readonly time: string };
+
+/** Sees every such event in log order, so other checks can replay the state the log implies. */
+export type LoggedEventObserver = (index: number, event: LoggedEvent) => void;
 
 /** The log's verifier (from the log key or a pinned verifier key), or why there is none. */
 export type LogVerifier = Verifier | { readonly unavailable: string };
@@ -58,8 +64,11 @@ const registrationSchema = z.looseObject({
   annotationsDigest: digest.optional(),
 });
 
-/** Runs every log check, reporting problems; throws only when the store itself cannot be read. */
-export async function checkStoredLog(store: MetadataReader, logVerifier: LogVerifier, report: ReportProblem): Promise<LogCheckResult> {
+/**
+ * Runs every log check, reporting problems; throws only when the store itself cannot be read.
+ * `observe` is shown each well-formed event in log order.
+ */
+export async function checkStoredLog(store: MetadataReader, logVerifier: LogVerifier, report: ReportProblem, observe?: LoggedEventObserver): Promise<LogCheckResult> {
   const size = await store.logSize();
   const checkpoint = await readLatestCheckpoint(store, size, logVerifier, report);
   const registrations: LoggedRegistration[] = [];
@@ -85,7 +94,7 @@ export async function checkStoredLog(store: MetadataReader, logVerifier: LogVeri
       const entry = entries.get(index);
       if (entry !== undefined && entry !== 'unreadable') {
         flushMissing(index);
-        leafHashes.push(checkEntry(entry, report, registrations));
+        leafHashes.push(checkEntry(entry, report, registrations, observe));
         continue;
       }
       if (entry === undefined) missingFrom ??= index;
@@ -204,7 +213,7 @@ async function readStoredHashes(store: MetadataReader, from: number, to: number,
 }
 
 /** Checks one entry's leaf, hash, event shape and index columns; returns the leaf's hash. */
-function checkEntry(entry: LogEntryRecord, report: ReportProblem, registrations: LoggedRegistration[]): Buffer {
+function checkEntry(entry: LogEntryRecord, report: ReportProblem, registrations: LoggedRegistration[], observe: LoggedEventObserver | undefined): Buffer {
   const { index, leaf } = entry;
   const bytes = Buffer.from(leaf, 'utf8');
   const leafHash = hashLeaf(bytes);
@@ -229,6 +238,7 @@ function checkEntry(entry: LogEntryRecord, report: ReportProblem, registrations:
   if (entry.type !== event.data.type || entry.time !== event.data.time || entry.namespace !== namespace || entry.name !== name) {
     report(atIndex('entry-columns-mismatch', index, `the type, time or model columns of log entry ${index} differ from its event`));
   }
+  observe?.(index, event.data);
   if (event.data.type === 'version.registered') {
     const fields = registrationSchema.safeParse(parsed);
     if (!fields.success) report(atIndex('event-malformed', index, `log entry ${index} is a version.registered event without valid ${fields.error.issues[0]?.path.join('.') ?? 'fields'}`));

@@ -29,6 +29,21 @@ export type StoreProblemKind =
   | 'version-event-orphaned'
   | 'version-event-order'
   | 'version-files-mismatch'
+  // promotion state against events (aliases, decisions, policies, quarantines)
+  | 'promotion-unreadable'
+  | 'alias-missing'
+  | 'alias-unlogged'
+  | 'alias-mismatch'
+  | 'decision-missing'
+  | 'decision-unlogged'
+  | 'decision-mismatch'
+  | 'policy-missing'
+  | 'policy-unlogged'
+  | 'policy-mismatch'
+  | 'policy-document-mismatch'
+  | 'quarantine-missing'
+  | 'quarantine-unlogged'
+  | 'quarantine-mismatch'
   // blobs
   | 'blob-missing'
   | 'blob-size-mismatch'
@@ -39,7 +54,11 @@ export interface StoreProblem {
   readonly kind: StoreProblemKind;
   /** The log entry involved, when there is one. */
   readonly index?: number;
-  /** The stored record involved: `team/model@v3`, `sha256:<hex>`, `checkpoint 12`, `log_hashes id 7`. */
+  /**
+   * The stored record involved: `team/model@v3`, `sha256:<hex>`, `checkpoint 12`, `log_hashes id 7`,
+   * `team/model@staging` (an alias), `decision <id>`, `policy staging #2`, `team/model@v3 in staging`
+   * (a quarantine).
+   */
   readonly record?: string;
   readonly message: string;
 }

@@ -2,14 +2,17 @@
  * `custody admin verify-store` (issue 3 item 7): an offline audit of the stores against the
  * transparency log, for the insider who edits the database or the blob directory directly. It
  * recomputes every leaf, the stored tree and the root, checks the latest checkpoint's signature,
- * checks that the stored versions are exactly what the log's events say, and re-hashes every
- * referenced blob. It reads through the store and blob seams only and never writes; run it with
- * the server stopped, or a write landing mid-check shows up as a (false) problem.
+ * checks that the stored versions are exactly what the log's events say, and so are the aliases,
+ * decisions, policies and quarantines (issue 6), and re-hashes every referenced blob. It reads
+ * through the store and blob seams only and never writes; run it with the server stopped, or a
+ * write landing mid-check shows up as a (false) problem.
  */
 import type { BlobStore } from '../store/blob-store.js';
 import type { MetadataReader } from '../store/metadata-store.js';
 import { checkStoredLog, type LogVerifier } from './store-log-check.js';
 import type { StoreProblem } from './store-problems.js';
+import { checkPromotions } from './store-promotion-check.js';
+import { PromotionReplay } from './store-promotion-replay.js';
 import { checkBlobs, checkVersions } from './store-state-check.js';
 
 export type { LogVerifier } from './store-log-check.js';
@@ -50,8 +53,12 @@ export async function verifyStore(input: StoreVerifierInput): Promise<StoreRepor
   const report = (problem: StoreProblem): void => {
     problems.push(problem);
   };
-  const log = await checkStoredLog(input.metadata, input.logVerifier, report);
+  const promotions = new PromotionReplay(report);
+  const log = await checkStoredLog(input.metadata, input.logVerifier, report, promotions.observe);
+  // Entries the log check named: records tied to them are not reported a second time.
+  const distrusted = new Set(problems.flatMap((p) => (p.index === undefined ? [] : [p.index])));
   const state = await checkVersions(input.metadata, log.registrations, report);
+  await checkPromotions(input.metadata, promotions, { logSize: log.entries, distrusted }, report);
   const blobBytes = await checkBlobs(input.blobs, state.blobs, report);
   return {
     problems,
