@@ -2,7 +2,8 @@
  * One required attestation (SPEC §6.1): present, valid, from one of its signers, and — with
  * `threshold: k` — from k distinct signer keys. Validity (signature, key active and allowed,
  * not revoked as of logging, subject) was decided by the promotion service; here it is the
- * candidate's `status`. Two attestations by one key count once.
+ * candidate's `status`. Two attestations by one key count once. Evidence (`role: evidence`) is
+ * never a candidate: it counts only through the `chain` requirement (§6.3).
  */
 import type { Requirement } from './policy-document.js';
 import type { CandidateAttestation } from './policy-input.js';
@@ -31,7 +32,8 @@ export function checkRequirement(
   requirement: Requirement,
   attestations: readonly CandidateAttestation[],
 ): RequirementCheck {
-  const candidates = attestations.filter((a) => a.predicateType === requirement.predicateType && requirement.signers.includes(a.signer.name));
+  // Pipeline evidence is about a step's products, not the version: it never satisfies a requirement (§4.2).
+  const candidates = attestations.filter((a) => a.role !== 'evidence' && a.predicateType === requirement.predicateType && requirement.signers.includes(a.signer.name));
   const valid = candidates.filter((a) => a.status === 'valid');
   const keys = new Set(valid.map((a) => a.signer.keyId));
   const signers = requirement.signers.join(' or ');

@@ -10,14 +10,17 @@
  * has none. A gate naming a requirement that does not hold is not evaluated: it reports that
  * requirement's result with the gate's own message, so the seed's "Red team assessment is pending
  * or rejected" shows whether the red-team attestation is missing, invalid, revoked or says PENDING.
+ * A document's `chain` is one more requirement, named `chain` (§6.3, `chain.ts`): pipeline evidence
+ * counts only there, never toward a named requirement, and gates do not see it.
  */
+import { checkChain } from './chain.js';
 import { checkRequirement, type CheckResult, type RequirementResult } from './check-requirement.js';
 import type { CompiledPolicy } from './compile-policy.js';
 import { evaluateGates, type GateOutcome } from './gate-evaluator.js';
 import { GATE_LIMITS } from './gate-environment.js';
 import { buildCelInput, type PolicyInput, type RequirementList } from './policy-input.js';
 
-export type { AttestationStatus, CandidateAttestation, PolicyInput } from './policy-input.js';
+export type { AttestationStatus, CandidateAttestation, CandidateRole, CandidateSubject, PolicyInput } from './policy-input.js';
 export type { CheckResult, RequirementResult } from './check-requirement.js';
 export { closePolicyEvaluator } from './gate-evaluator.js';
 
@@ -71,10 +74,7 @@ export async function evaluatePolicy(policy: CompiledPolicy, input: PolicyInput,
     requirements.push(check.result);
     if (source === 'policy' || !forGates.has(name)) forGates.set(name, { result: check.result, list: { name, attestations: check.valid } });
   }
-  if (document?.spec.chain !== undefined) {
-    // Until the §6.3 chain check exists, a policy that asks for it must not pass without it.
-    requirements.push({ name: 'chain', source: 'policy', result: 'ERROR', message: 'the provenance chain requirement (chain) is not supported by this registry yet', satisfiedBy: [] });
-  }
+  if (document?.spec.chain !== undefined) requirements.push(checkChain(document.spec.chain, input.attestations, input.provenance));
 
   const celInput = buildCelInput(input, [...forGates.values()].map((entry) => entry.list));
   const gates: (GateResult | undefined)[] = policy.gates.map((gate) => {

@@ -23,6 +23,8 @@ export {
   evaluatePolicy,
   type AttestationStatus,
   type CandidateAttestation,
+  type CandidateRole,
+  type CandidateSubject,
   type CheckResult,
   type Evaluation,
   type GateResult,
@@ -32,4 +34,6 @@ export {
 export { MAX_INPUT_ATTESTATIONS, MAX_INPUT_BYTES, MAX_PREDICATE_BYTES } from './policy-input.js';
 export { loadPolicyFixture, MAX_FIXTURE_BYTES, readPolicyFixtures, runPolicyTests, type PolicyFixture, type PolicyTestOptions, type PolicyTestResult } from './policy-tests.js';
 export { fixtureToPolicyInput, policyFixtureSchema } from './policy-fixture.js';
+export { checkChain, type PolicyChain } from './chain.js';
+export { EVIDENCE_PREDICATE_TYPES, LINK_PREDICATE_V03, MAX_EVIDENCE_RESOURCES, MAX_EVIDENCE_STATEMENTS } from './chain-evidence.js';
 export { requirementsSchema as baselineSchema, RESERVED_INPUT_NAMES } from './policy-schema.js';

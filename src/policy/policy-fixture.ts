@@ -16,6 +16,8 @@
  *     loggedAt: 2026-01-01T00:00:00Z  # default: `now`
  *     logIndex: 7                     # default: its position in the list
  *     digest: sha256:<hex>            # default: derived from position, type and signer
+ *     role: evidence                  # provenance | attestation | evidence, default attestation
+ *     subjects: [{name: x, digest: sha256:<hex>}]   # default []; an evidence step's products (§6.3)
  * version:                            # every field optional
  *   digest: sha256:<hex>              # default sha256("policy-fixture-version")
  *   number: 3                         # default 1
@@ -58,6 +60,8 @@ const fixtureAttestationSchema = z.strictObject({
   loggedAt: instantSchema.optional(),
   logIndex: z.number().int().min(0).optional(),
   digest: digestSchema.optional(),
+  role: z.enum(['provenance', 'attestation', 'evidence']).optional(),
+  subjects: z.array(z.strictObject({ name: z.string().max(2048).optional(), digest: digestSchema })).max(1_000).optional(),
 });
 
 export const policyFixtureSchema = z.strictObject({
@@ -90,6 +94,8 @@ export function fixtureToPolicyInput(fixture: PolicyFixture, defaultEnvironment:
     const keyId = a.signer.keyId ?? sha256Hex(`policy-fixture-key:${a.signer.name}`);
     const digest = a.digest ?? `sha256:${sha256Hex(canonicalJson({ fixtureAttestation: index, predicateType: a.predicateType, keyId }))}`;
     return {
+      role: a.role ?? 'attestation',
+      subjects: (a.subjects ?? []).map((s) => (s.name === undefined ? { digest: s.digest } : { name: s.name, digest: s.digest })),
       predicateType: a.predicateType,
       predicate: a.predicate ?? {},
       signer: { name: a.signer.name, keyId },

@@ -13,8 +13,26 @@ import { sha256Hex } from '../domain/digest.js';
 
 export type AttestationStatus = 'valid' | 'revoked' | 'invalid';
 
-/** One attestation about the version, built by the promotion service from stored, verified attestations. */
+/**
+ * How an attestation is attached to the version: its training provenance, an attestation about
+ * it, or pipeline evidence (SPEC §4.2), whose subjects are a pipeline step's products and which
+ * counts only through the `chain` requirement (§6.3), never toward a required attestation.
+ */
+export type CandidateRole = 'provenance' | 'attestation' | 'evidence';
+
+/** A statement subject by its sha256 digest (subjects match by digest only). */
+export interface CandidateSubject {
+  readonly name?: string;
+  /** `sha256:<hex>`. */
+  readonly digest: string;
+}
+
+/** One attestation of the version, built by the promotion service from stored, verified attestations. */
 export interface CandidateAttestation {
+  /** Absent = `attestation`. */
+  readonly role?: CandidateRole;
+  /** The statement's subjects with a sha256 digest; absent = none. The chain reads them as an evidence step's products. */
+  readonly subjects?: readonly CandidateSubject[];
   readonly predicateType: string;
   readonly predicate: unknown;
   readonly signer: { readonly name: string; readonly keyId: string };

@@ -277,11 +277,12 @@ describe('the CEL input', () => {
     expect(tooBig.gates[0]?.detail).toContain(`limit of ${MAX_PREDICATE_BYTES}`);
   });
 
-  it('denies a policy that asks for the provenance chain, which is not evaluated yet', async () => {
+  it('evaluates a policy\'s provenance chain as one more requirement: no pipeline evidence denies, naming the step', async () => {
     const doc = exampleDocument('production');
     const withChain = compilePolicy({ ...doc, spec: { ...doc.spec, chain: { steps: [{ name: 'ingest', predicateType: 'https://in-toto.io/attestation/link/v0.3', signers: ['data-platform'] }], roots: [] } } });
     const evaluation = await evaluatePolicy(withChain, clean());
     expect(evaluation.outcome).toBe('deny');
-    expect(notPassing(evaluation)).toEqual(['chain:ERROR']);
+    expect(notPassing(evaluation)).toEqual(['chain:FAIL']);
+    expect(requirement(evaluation, 'chain')?.message).toBe('no valid attestation of step ingest signed by data-platform');
   });
 });
