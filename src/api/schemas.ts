@@ -136,13 +136,21 @@ export const keyResponse = z.object({
   receipt: receiptSchema.optional(),
 });
 export const keysResponse = z.object({ items: z.array(keyResponse) });
-export const addAttestationBody = z.object({ bundle: z.string().min(1).max(512 * 1024).meta({ description: 'Sigstore bundle v0.3 JSON text, exactly as signed' }) }).strict();
+export const addAttestationBody = z
+  .object({
+    bundle: z.string().min(1).max(512 * 1024).meta({ description: 'Sigstore bundle v0.3 JSON text, exactly as signed' }),
+    role: z
+      .enum(['attestation', 'evidence'])
+      .default('attestation')
+      .meta({ description: "attestation: about this version (default); evidence: a pipeline step's link v0.3 or SLSA provenance, counted only by a policy's chain" }),
+  })
+  .strict();
 const statusSchema = z.object({ valid: z.boolean(), code: z.string().optional(), message: z.string().optional() });
 export const attestationResponse = z.object({
   id: z.string(),
   version: digestSchema,
   predicateType: z.string(),
-  role: z.enum(['provenance', 'attestation']),
+  role: z.enum(['provenance', 'attestation', 'evidence']),
   key: z.string(),
   keyId: hex64,
   bundleDigest: digestSchema,

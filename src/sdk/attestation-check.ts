@@ -33,7 +33,7 @@ export type InvalidAttestationCode = 'KEY_REVOKED' | 'UNKNOWN_SIGNER' | 'KEY_PRE
 /** The client's verdict on one attestation. */
 export interface AttestationVerdict {
   readonly predicateType: string;
-  readonly role: 'provenance' | 'attestation';
+  readonly role: 'provenance' | 'attestation' | 'evidence';
   /** Signer key name and id, as the verified key record states them. */
   readonly key: string;
   readonly keyId: string;
@@ -166,7 +166,8 @@ function openServed(item: AttestationBody, version: VersionBody, where: string):
     fail(`the bundle of ${where} does not hash to the digests the registry states for it`);
   }
   if (opened.statement.predicateType !== item.predicateType) fail(`the bundle of ${where} is a ${opened.statement.predicateType.slice(0, 200)} statement, not ${item.predicateType.slice(0, 200)}`);
-  if (!isAbout(opened, version)) fail(`the statement of ${where} is not about ${version.digest}`);
+  // Pipeline evidence names a step's products, not the version (SPEC §4.2); its role is checked against its log event.
+  if (item.role !== 'evidence' && !isAbout(opened, version)) fail(`the statement of ${where} is not about ${version.digest}`);
   return opened;
 }
 

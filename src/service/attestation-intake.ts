@@ -6,6 +6,11 @@
  * OMS model signature, its full resources list equals the version's files (never the root
  * alone). Each failure has its own code. `attestationStatus` judges a stored attestation later,
  * when a key may have been revoked since.
+ *
+ * Pipeline evidence (§4.2 "Exception — pipeline evidence"): a statement attached as evidence is
+ * checked the same way except that its subjects are a pipeline step's products, not the version;
+ * only in-toto link v0.3 and SLSA provenance v1 statements may be evidence (else
+ * PREDICATE_TYPE_MISMATCH), and one statement may be evidence for several versions.
  */
 import { openAttestation, verifyAttestationSignature, type OpenedAttestation } from '../crypto/attestation.js';
 import { subjectSha256s } from '../crypto/in-toto-statement.js';
@@ -14,6 +19,7 @@ import { parseDigest } from '../domain/digest.js';
 import { CustodyError } from '../domain/errors.js';
 import type { ManifestFile } from '../domain/manifest.js';
 import { compareOmsResources, OMS_PREDICATE_TYPE, parseOmsStatement } from '../oms/oms-statement.js';
+import { EVIDENCE_PREDICATE_TYPES } from '../policy/index.js';
 import type { MetadataReader, SignerKeyRecord } from '../store/metadata-store.js';
 
 /** The version an attestation must be about. */
@@ -66,14 +72,30 @@ function isAbout(opened: OpenedAttestation, subject: AttestationSubject): boolea
 
 /**
  * Checks a bundle against the registry's keys as of `now`; reads through `reader` (pass the
- * transaction that will store it, so the key state cannot change in between).
+ * transaction that will store it, so the key state cannot change in between). With
+ * `evidence: true` the statement is pipeline evidence: its predicate type must be one of
+ * EVIDENCE_PREDICATE_TYPES and its subjects are not compared with the version.
  */
-export async function checkAttestation(reader: MetadataReader, bundle: string, subject: AttestationSubject, now: string): Promise<AcceptedAttestation> {
+export async function checkAttestation(
+  reader: MetadataReader,
+  bundle: string,
+  subject: AttestationSubject,
+  now: string,
+  options: { readonly evidence?: boolean } = {},
+): Promise<AcceptedAttestation> {
   const bytes = Buffer.from(bundle, 'utf8');
   if (bytes.length > MAX_BUNDLE_BYTES) throw new CustodyError('BODY_TOO_LARGE', `an attestation bundle may have at most ${MAX_BUNDLE_BYTES} bytes`);
   const opened = openAttestation(bytes, { maxBytes: MAX_BUNDLE_BYTES });
   const key = await signerOf(reader, opened);
   verifyAttestationSignature(opened, parsePublicKey(key.publicKeyPem));
+  const evidence = options.evidence === true;
+  if (evidence && !EVIDENCE_PREDICATE_TYPES.includes(opened.statement.predicateType)) {
+    throw new CustodyError(
+      'PREDICATE_TYPE_MISMATCH',
+      `pipeline evidence must be a ${EVIDENCE_PREDICATE_TYPES.join(' or ')} statement, not ${opened.statement.predicateType.slice(0, 200)}`,
+      { details: { predicateType: opened.statement.predicateType.slice(0, 200), allowed: EVIDENCE_PREDICATE_TYPES } },
+    );
+  }
   const refusal = keyRefusal(key, now);
   if (refusal !== null) throw new CustodyError(refusal.code, refusal.message, { details: { key: key.name } });
   const predicateType = opened.statement.predicateType;
@@ -83,9 +105,10 @@ export async function checkAttestation(reader: MetadataReader, bundle: string, s
   if (key.namespaces !== null && !key.namespaces.includes(subject.namespace)) {
     throw new CustodyError('KEY_NAMESPACE_NOT_ALLOWED', `key ${key.name} may not sign for namespace ${subject.namespace}`, { details: { key: key.name, namespace: subject.namespace } });
   }
-  if (!isAbout(opened, subject)) {
+  // Evidence names a pipeline step's products; the same statement may back several versions.
+  if (!evidence && !isAbout(opened, subject)) {
     const elsewhere = await reader.findAttestationByPaeDigest(opened.paeDigest);
-    if (elsewhere !== undefined && elsewhere.versionDigest !== subject.versionDigest) {
+    if (elsewhere !== undefined && elsewhere.role !== 'evidence' && elsewhere.versionDigest !== subject.versionDigest) {
       throw new CustodyError('ATTESTATION_REPLAYED', `this signed statement belongs to another version (${elsewhere.versionDigest})`, { details: { versionDigest: elsewhere.versionDigest } });
     }
     throw new CustodyError('SUBJECT_MISMATCH', `the statement is not about ${subject.versionDigest}`, { details: { versionDigest: subject.versionDigest } });

@@ -4,6 +4,10 @@
  * signer in the same transaction; resubmitting the same signed statement is idempotent; every
  * refusal is logged as `attestation.rejected`. `list` re-judges each stored attestation against
  * the key records as they are now (a later revocation can invalidate it).
+ *
+ * Pipeline evidence (§4.2, §6.3) is added the same way with `role: 'evidence'`: verified alike but
+ * about a step's products, so it is listed (with its role) yet never read as a fact about the
+ * version — the verified metadata table and lineage see only provenance and attestations.
  */
 import type { Statement } from '../crypto/in-toto-statement.js';
 import { openAttestation } from '../crypto/attestation.js';
@@ -36,8 +40,12 @@ export const ATTESTATION_REJECTION_CODES: ReadonlySet<string> = new Set([
   'KEY_NOT_YET_VALID',
   'SUBJECT_MISMATCH',
   'ATTESTATION_REPLAYED',
+  'PREDICATE_TYPE_MISMATCH',
   'BODY_TOO_LARGE',
 ]);
+
+/** How `add` attaches a statement: an attestation about the version, or pipeline evidence. */
+export type AddedRole = Extract<AttestationRole, 'attestation' | 'evidence'>;
 
 export interface AddAttestationResult {
   /** The stored attestation (the earlier one on resubmission), judged against its key now. */
@@ -121,17 +129,21 @@ export class AttestationService {
     private readonly registry: RegistryService,
   ) {}
 
-  async add(actor: Actor, model: ModelName, selector: VersionSelector, bundle: string): Promise<AddAttestationResult> {
+  /** Verifies, stores and logs one bundle for a version; `role: 'evidence'` attaches pipeline evidence. */
+  async add(actor: Actor, model: ModelName, selector: VersionSelector, bundle: string, options: { readonly role?: AddedRole } = {}): Promise<AddAttestationResult> {
+    const role = options.role ?? 'attestation';
     const { version, files } = await this.registry.getVersion(model, selector);
     try {
       const { record, key, created, receipt } = await this.store.transaction(async (tx) => {
         const now = isoNow(this.clock);
-        const accepted = await checkAttestation(tx, bundle, { namespace: version.namespace, versionDigest: version.digest, files, singleFile: version.singleFile }, now);
+        const subject = { namespace: version.namespace, versionDigest: version.digest, files, singleFile: version.singleFile };
+        const accepted = await checkAttestation(tx, bundle, subject, now, { evidence: role === 'evidence' });
+        // The same signed statement twice for one version (in either role) is the stored one.
         const existing = await tx.findAttestation(version.id, accepted.opened.paeDigest, accepted.key.keyId);
         if (existing !== undefined) return { record: existing, key: accepted.key, created: false, receipt: null };
-        const [receipt] = await this.log.append(tx, [attestationAddedEvent(actor, version, accepted, 'attestation', now)]);
+        const [receipt] = await this.log.append(tx, [attestationAddedEvent(actor, version, accepted, role, now)]);
         if (receipt === undefined) throw new CustodyError('INTERNAL', 'the log returned no receipt');
-        const attestation = toAttestationRecord(actor, version, accepted, 'attestation', now, receipt.logIndex);
+        const attestation = toAttestationRecord(actor, version, accepted, role, now, receipt.logIndex);
         await tx.insertAttestation(attestation);
         return { record: attestation, key: accepted.key, created: true, receipt };
       });
@@ -157,10 +169,10 @@ export class AttestationService {
     }
   }
 
-  /** A version's attestations in log order, each judged against the key records now. */
+  /** A version's attestations in log order, evidence included, each judged against the key records now. */
   async list(model: ModelName, selector: VersionSelector): Promise<{ version: VersionRecord; attestations: AttestationView[] }> {
     const { version } = await this.registry.getVersion(model, selector);
-    return { version, attestations: await this.viewsOf(version) };
+    return { version, attestations: await attestationViews(this.store, version) };
   }
 
   /** The verified metadata table of a version (SPEC §4.2). */
@@ -169,8 +181,11 @@ export class AttestationService {
     return { version, metadata: verifiedMetadata(version, await this.viewsOf(version)) };
   }
 
-  /** The attestation views of a version (shared by `list`, metadata and lineage). */
+  /**
+   * The views of what a version's attestations say about the version itself (shared by the
+   * metadata table and lineage): pipeline evidence is left out, it is about a step's products.
+   */
   async viewsOf(version: VersionRecord): Promise<AttestationView[]> {
-    return attestationViews(this.store, version);
+    return (await attestationViews(this.store, version)).filter((view) => view.record.role !== 'evidence');
   }
 }

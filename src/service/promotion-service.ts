@@ -55,12 +55,20 @@ const DECISION_HISTORY = 100;
 function candidateOf(view: AttestationView, version: VersionRecord): CandidateAttestation {
   const { record } = view;
   const base = {
+    role: record.role,
+    // Subjects match by digest only; an evidence step's products are its sha256 subjects (§6.3).
+    subjects: view.statement.subject.flatMap((s) => {
+      const hex = s.digest['sha256'];
+      if (typeof hex !== 'string') return [];
+      return [typeof s.name === 'string' ? { name: s.name, digest: `sha256:${hex}` } : { digest: `sha256:${hex}` }];
+    }),
     predicateType: record.predicateType,
     predicate: view.statement.predicate,
     signer: { name: record.keyName, keyId: record.keyId },
     loggedAt: record.loggedAt,
     logIndex: record.logIndex,
-    digest: record.bundleDigest,
+    // `sha256:<hex>`, as the API shows it and as a VSA names its input attestations.
+    digest: `sha256:${record.bundleDigest}`,
   };
   if (!view.status.valid) return { ...base, status: view.status.code === 'KEY_REVOKED' ? 'revoked' : 'invalid', reason: view.status.message };
   if (view.key === undefined) return { ...base, status: 'invalid', reason: 'the signing key is no longer registered' };
@@ -70,7 +78,8 @@ function candidateOf(view: AttestationView, version: VersionRecord): CandidateAt
   } catch {
     return { ...base, status: 'invalid', reason: 'the stored signature does not verify' };
   }
-  if (record.predicateType !== OMS_PREDICATE_TYPE && !subjectSha256s(view.statement).includes(version.digest.slice('sha256:'.length))) {
+  // Evidence names a pipeline step's products, not the version (§4.2); the chain rules read them.
+  if (record.role !== 'evidence' && record.predicateType !== OMS_PREDICATE_TYPE && !subjectSha256s(view.statement).includes(version.digest.slice('sha256:'.length))) {
     return { ...base, status: 'invalid', reason: 'the statement is not about this version' };
   }
   return { ...base, status: 'valid' };
@@ -273,7 +282,8 @@ export class PromotionService {
       const failed = [...evaluation.requirements.filter((r) => r.source !== 'requireFrom'), ...evaluation.gates].filter((c) => c.result !== 'PASS');
       if (failed.length === 0) continue;
       const now = isoNow(this.clock);
-      const reason = `key ${key.name} was revoked: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`.slice(0, 2000);
+      const why = failed.map((c) => ('detail' in c && c.detail !== undefined ? `${c.name} ${c.result}: ${c.detail}` : `${c.name} ${c.result}: ${c.message}`));
+      const reason = `key ${key.name} was revoked: ${why.join('; ')}`.slice(0, 2000);
       const [receipt] = await this.log.append(tx, [
         {
           v: 1,

@@ -35,13 +35,16 @@ export interface KeyRevocation {
   readonly logIndex: number;
 }
 
-/** How an attestation came in: as the provenance of a push, or added to a version later. */
-export type AttestationRole = 'provenance' | 'attestation';
+/**
+ * How an attestation came in: as the provenance of a push, added to a version later, or attached
+ * as pipeline evidence (SPEC §4.2: about a step's products, counted only by the `chain` rules).
+ */
+export type AttestationRole = 'provenance' | 'attestation' | 'evidence';
 
 export interface AttestationRecord {
   readonly id: string;
   readonly versionId: string;
-  /** `sha256:<hex>` of the version the attestation is about. */
+  /** `sha256:<hex>` of the version the attestation is about (for evidence: attached to). */
   readonly versionDigest: string;
   /** Lowercase hex SHA-256 of the bundle bytes as received. */
   readonly bundleDigest: string;

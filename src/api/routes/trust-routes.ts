@@ -154,7 +154,7 @@ export const trustRoutes = [
     method: 'POST',
     path: '/api/v1/models/{namespace}/{name}/versions/{selector}/attestations',
     operationId: 'addAttestation',
-    summary: 'Submit a signed attestation about a version (verified, stored whole, logged by digest; idempotent)',
+    summary: 'Submit a signed attestation about a version, or pipeline evidence for it (verified, stored whole, logged by digest; idempotent)',
     tag: 'attestations',
     auth: { permission: 'attestation:write', scope: scopeOf },
     params: versionParams,
@@ -162,10 +162,10 @@ export const trustRoutes = [
     responses: {
       200: { description: 'the same signed statement was already stored', schema: attestationResponse },
       201: { description: 'verified, stored and logged as attestation.added', schema: attestationResponse },
-      422: { description: 'refused and logged as attestation.rejected (SIGNATURE_INVALID, UNKNOWN_SIGNER, KEY_REVOKED, SUBJECT_MISMATCH, …)' },
+      422: { description: 'refused and logged as attestation.rejected (SIGNATURE_INVALID, UNKNOWN_SIGNER, KEY_REVOKED, SUBJECT_MISMATCH, PREDICATE_TYPE_MISMATCH for evidence, …)' },
     },
     handle: async ({ params, body, actor, services }) => {
-      const { attestation, created, receipt } = await services.attestations.add(requireActor({ actor }), params, parseSelector(params.selector), body.bundle);
+      const { attestation, created, receipt } = await services.attestations.add(requireActor({ actor }), params, parseSelector(params.selector), body.bundle, { role: body.role });
       return { status: created ? 201 : 200, json: { ...attestationJson(attestation, false), created, receipt } };
     },
   }),

@@ -66,7 +66,7 @@ const attestationRow = z
     key_id: hex64,
     key_name: text,
     predicate_type: text,
-    role: z.enum(['provenance', 'attestation']),
+    role: z.enum(['provenance', 'attestation', 'evidence']),
     bundle: text,
     logged_at: text,
     log_index: nonNegative,
