@@ -12,6 +12,7 @@ import { toDigest } from '../domain/digest.js';
 import { formatSelector, parseModelName, parseModelRef, type ModelName, type ModelRef } from '../domain/model-ref.js';
 import { HttpTransport, type TransportOptions } from './http-transport.js';
 import { IdentityApi } from './identity-api.js';
+import { PromotionApi } from './promotion-api.js';
 import { scanModel, type LocalFile, type LocalModel } from './local-model.js';
 import { pullVersion, type PullOptions, type PullResult } from './pull-version.js';
 import {
@@ -97,10 +98,13 @@ export class CustodyClient {
   readonly transport: HttpTransport;
   /** Principals, API tokens, role bindings and whoami (SPEC §7). */
   readonly identity: IdentityApi;
+  /** Policies, promotions and their decisions, environment status and the VSA key (SPEC §6). */
+  readonly promotion: PromotionApi;
 
   constructor(options: TransportOptions) {
     this.transport = new HttpTransport(options);
     this.identity = new IdentityApi(this.transport);
+    this.promotion = new PromotionApi(this.transport);
   }
 
   close(): void {
@@ -162,9 +166,13 @@ export class CustodyClient {
     return parse(keySchema, (await this.transport.json({ method: 'POST', path: `/api/v1/keys/${encodeURIComponent(name)}/revoke`, json })).body);
   }
 
-  /** Submits one attestation bundle (JSON text, sent as is); `created` is false when it was already stored. */
-  async addAttestation(ref: ModelRef | string, bundleText: string): Promise<AttestationBody> {
-    const { status, body } = await this.transport.json({ method: 'POST', path: `${versionPath(ref)}/attestations`, json: { bundle: bundleText } });
+  /**
+   * Submits one attestation bundle (JSON text, sent as is); `created` is false when it was already
+   * stored. `role: 'evidence'` attaches a pipeline step's link or SLSA provenance as evidence (SPEC §4.2).
+   */
+  async addAttestation(ref: ModelRef | string, bundleText: string, options: { role?: 'attestation' | 'evidence' } = {}): Promise<AttestationBody> {
+    const json = options.role === undefined ? { bundle: bundleText } : { bundle: bundleText, role: options.role };
+    const { status, body } = await this.transport.json({ method: 'POST', path: `${versionPath(ref)}/attestations`, json });
     const attestation = parse(attestationSchema, body);
     return { ...attestation, created: attestation.created ?? status === 201 };
   }

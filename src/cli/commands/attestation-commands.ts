@@ -1,8 +1,10 @@
 /**
- * `custody attestations add REF FILE…` and `custody attestations list REF` (SPEC §2, §4.2, §8):
- * submit signed attestations about a version after its entry — the registry verifies each one,
- * stores it whole and logs it by digest; submitting the same bundle again changes nothing — and
- * list a version's attestations with the registry's judgement of each.
+ * `custody attestations add REF FILE… [--evidence]` and `custody attestations list REF` (SPEC §2,
+ * §4.2, §8): submit signed attestations about a version after its entry — the registry verifies
+ * each one, stores it whole and logs it by digest; submitting the same bundle again changes
+ * nothing — or, with `--evidence`, attach pipeline evidence (a step's in-toto link v0.3 or SLSA
+ * provenance, counted only by a policy's `chain`, §6.3); and list a version's attestations with
+ * their role and the registry's judgement of each.
  */
 import type { Command } from 'commander';
 import { CustodyError } from '../../domain/errors.js';
@@ -17,6 +19,7 @@ import { readLimitedText } from './signing-files.js';
 interface AddOutcome {
   readonly file: string;
   readonly created: boolean;
+  readonly role: string;
   readonly predicateType: string;
   readonly key: string;
   readonly keyId: string;
@@ -25,7 +28,7 @@ interface AddOutcome {
 }
 
 function outcomeOf(file: string, a: AttestationBody): AddOutcome {
-  return { file, created: a.created === true, predicateType: a.predicateType, key: a.key, keyId: a.keyId, logIndex: a.logIndex, bundleDigest: a.bundleDigest };
+  return { file, created: a.created === true, role: a.role, predicateType: a.predicateType, key: a.key, keyId: a.keyId, logIndex: a.logIndex, bundleDigest: a.bundleDigest };
 }
 
 /** `valid`, or `INVALID (CODE: why)`. */
@@ -41,7 +44,8 @@ export function registerAttestations(program: Command, ctx: CliContext, run: (fn
     .description('submit attestation bundles about a version, one request per file; stops at the first refusal')
     .argument('<ref>', 'NS/NAME@vN or NS/NAME@sha256:<hex>')
     .argument('<files...>', 'Sigstore bundle files (custody attest --output FILE)')
-    .action((refText: string, files: string[]) =>
+    .option('--evidence', "attach as pipeline evidence: a step's in-toto link v0.3 or SLSA provenance, whose subjects are the step's products (counted only by a policy's chain)")
+    .action((refText: string, files: string[], opts: { evidence?: boolean }) =>
       run(async () => {
         const out = ctx.output();
         const ref = parseModelRef(refText);
@@ -53,7 +57,7 @@ export function registerAttestations(program: Command, ctx: CliContext, run: (fn
           for (const { file, bundle } of bundles) {
             let added: AttestationBody;
             try {
-              added = await client.addAttestation(ref, bundle);
+              added = await client.addAttestation(ref, bundle, opts.evidence === true ? { role: 'evidence' } : {});
             } catch (error) {
               if (!(error instanceof CustodyError)) throw error;
               // The refusal's own code decides the exit status; what went in before is in the details.
@@ -63,7 +67,7 @@ export function registerAttestations(program: Command, ctx: CliContext, run: (fn
             outcomes.push(outcome);
             if (!out.json) {
               out.result(outcome, () =>
-                `${file}: ${outcome.created ? 'added' : 'already present'} — ${displayText(outcome.predicateType, 200)} signed by ${displayText(outcome.key, 60)} (${outcome.keyId.slice(0, 12)}), log entry ${outcome.logIndex}`,
+                `${file}: ${outcome.created ? 'added' : 'already present'}${outcome.role === 'evidence' ? ' as evidence' : ''} — ${displayText(outcome.predicateType, 200)} signed by ${displayText(outcome.key, 60)} (${outcome.keyId.slice(0, 12)}), log entry ${outcome.logIndex}`,
               );
             }
           }
