@@ -2,8 +2,8 @@
  * The promotion half of `admin verify-store` (issue 6; SPEC §10 "insider edits the database"):
  * every stored alias, decision, policy and active quarantine must be what replaying the log's
  * events gives (`store-promotion-replay.ts`) — none missing, none extra, fields equal — and each
- * stored policy document must hash to its digest. Models and versions are paged through; each
- * version's decisions and active quarantines are read with one query each.
+ * stored policy document must hash to its digest (`store-policy-check.ts`). Models and versions
+ * are paged through; each version's decisions and active quarantines are read with one query each.
  *
  * A record tied to a log entry the log check already reported (missing, unreadable, edited or
  * moved) is not reported again: that entry is the problem, and what it implies cannot be trusted.
@@ -12,27 +12,22 @@
  */
 import { z } from 'zod';
 import { canonicalJson } from '../crypto/canonical-json.js';
-import { sha256Hex } from '../domain/digest.js';
-import type { AliasRecord, DecisionRecord, MetadataReader, PolicyRecord, QuarantineRecord, VersionRecord } from '../store/metadata-store.js';
+import type { AliasRecord, DecisionRecord, MetadataReader, QuarantineRecord, VersionRecord } from '../store/metadata-store.js';
 import { atIndex, atRecord, describeError, type ReportProblem } from './store-problems.js';
-import { aliasKey, policyKey, policyRecord, type LoggedDecision, type LoggedPlacement, type LoggedPolicy, type PromotionReplay } from './store-promotion-replay.js';
+import { checkPolicies } from './store-policy-check.js';
+import { aliasKey, differences, reportedByLogCheck, type LoggedDecision, type LoggedPlacement, type PromotionCheckContext, type PromotionReplay } from './store-promotion-replay.js';
 import { splitModel } from './transparency-log.js';
 
 const PAGE = 1000;
 /** Most rows one promotion list returns (the store's bound). */
 const MAX_ROWS = 10_000;
 
-export interface PromotionCheckContext {
-  /** The log's size: an index below it that the replay never saw was reported by the log check. */
-  readonly logSize: number;
-  /** Log indexes the log check reported (edited, moved, malformed entries). */
-  readonly distrusted: ReadonlySet<number>;
-}
-
 const resultsSchema = z.looseObject({
   requirements: z.array(z.looseObject({ name: z.string(), result: z.string() })),
   gates: z.array(z.looseObject({ name: z.string(), result: z.string() })),
 });
+
+export type { PromotionCheckContext } from './store-promotion-replay.js';
 
 /**
  * Compares every stored alias, decision, policy and active quarantine with `replay` (which it
@@ -42,16 +37,7 @@ export async function checkPromotions(store: MetadataReader, replay: PromotionRe
   const check = new PromotionCheck(store, replay, context, report);
   await check.models();
   await check.leftovers();
-  await check.policies();
-}
-
-type Fields = Readonly<Record<string, string | number | null>>;
-
-/** `field stored (log: logged)` for each field that differs. */
-function differences(stored: Fields, logged: Fields): string[] {
-  return Object.keys(logged)
-    .filter((field) => stored[field] !== logged[field])
-    .map((field) => `${field} ${String(stored[field])} (log: ${String(logged[field])})`);
+  await checkPolicies(store, replay, context, report);
 }
 
 /** The kind, name and result of each requirement and gate in a decision's stored results, as the event lists them. */
@@ -81,9 +67,8 @@ class PromotionCheck {
     private readonly report: ReportProblem,
   ) {}
 
-  /** True when the log check already reported entry `index` (or could not read it). */
   #explained(index: number): boolean {
-    return index < this.context.logSize && (this.context.distrusted.has(index) || !this.replay.observed(index));
+    return reportedByLogCheck(this.replay, this.context, index);
   }
 
   #unreadable(record: string, what: string, error: unknown): void {
@@ -305,82 +290,5 @@ class PromotionCheck {
     }
     if (row !== undefined) this.#compareDecision(row, logged, undefined);
     else this.report(atIndex('decision-missing', logged.index, `log entry ${logged.index} decided ${logged.outcome} for ${logged.model}@v${logged.number} to ${logged.environment}, but ${record} is not stored`, record));
-  }
-
-  /** Every environment's policies against their events, and each document against its digest. */
-  async policies(): Promise<void> {
-    const environments = new Set(this.replay.environments);
-    try {
-      for (const p of await this.store.listProposedPolicies()) environments.add(p.environment);
-    } catch (error) {
-      this.#unreadable('policies', 'the proposed policies', error);
-    }
-    const unreadable = new Set<string>();
-    for (const environment of [...environments].sort()) {
-      let rows: readonly PolicyRecord[];
-      try {
-        rows = await this.store.listPolicies(environment, MAX_ROWS);
-      } catch (error) {
-        this.#unreadable(`policies of ${environment}`, `the policies of ${environment}`, error);
-        unreadable.add(environment);
-        continue;
-      }
-      for (const row of rows) this.#comparePolicy(row);
-    }
-    for (const logged of this.replay.policies.values()) {
-      if (unreadable.has(logged.environment) || this.#policyDistrusted(logged)) continue;
-      const record = policyRecord(logged);
-      this.report(atIndex('policy-missing', logged.proposedLogIndex, `log entry ${logged.proposedLogIndex} proposed ${record} (${logged.digest}), but it is not stored`, record));
-    }
-  }
-
-  #policyDistrusted(logged: LoggedPolicy): boolean {
-    return this.context.distrusted.has(logged.proposedLogIndex) || (logged.activatedLogIndex !== null && this.context.distrusted.has(logged.activatedLogIndex));
-  }
-
-  #comparePolicy(row: PolicyRecord): void {
-    const record = policyRecord(row);
-    const hashed = `sha256:${sha256Hex(row.document)}`;
-    if (hashed !== row.digest) {
-      this.report(atIndex('policy-document-mismatch', row.proposedLogIndex, `the stored document of ${record} hashes to ${hashed}, not its digest ${row.digest}`, record));
-    }
-    const key = policyKey(row.environment, row.number);
-    const logged = this.replay.policies.get(key);
-    if (logged === undefined) {
-      if (!this.#explained(row.proposedLogIndex)) {
-        this.report(atIndex('policy-unlogged', row.proposedLogIndex, `${record} (${row.status}, ${row.digest}) has no policy.proposed event in the log`, record));
-      }
-      return;
-    }
-    this.replay.policies.delete(key);
-    if (this.#policyDistrusted(logged)) return;
-    const found = differences(
-      {
-        digest: row.digest,
-        status: row.status,
-        proposedLogIndex: row.proposedLogIndex,
-        proposedAt: row.proposedAt,
-        proposedBy: row.proposedBy,
-        approvedBy: row.approvedBy,
-        approvedAt: row.approvedAt,
-        activatedLogIndex: row.activatedLogIndex,
-        activatedAt: row.activatedAt,
-        endedAt: row.endedAt,
-      },
-      {
-        digest: logged.digest,
-        status: logged.status,
-        proposedLogIndex: logged.proposedLogIndex,
-        proposedAt: logged.proposedAt,
-        proposedBy: logged.proposedBy,
-        approvedBy: logged.approvedBy,
-        // Approval is recorded when the approved policy is activated (policy-service.ts).
-        approvedAt: logged.approvedBy === null ? null : logged.activatedAt,
-        activatedLogIndex: logged.activatedLogIndex,
-        activatedAt: logged.activatedAt,
-        endedAt: logged.endedAt,
-      },
-    );
-    if (found.length > 0) this.report(atIndex('policy-mismatch', logged.proposedLogIndex, `${record} is not what its events say: ${found.join(', ')}`, record));
   }
 }

@@ -91,6 +91,31 @@ const policyEvent = z.looseObject({ actor, environment: text, number: count, dig
 const activated = policyEvent.extend({ approvedBy: z.string().nullable().optional() });
 const quarantined = z.looseObject({ model: text, version: digest, number: count, environment: text, reason: z.string() });
 
+/** What the log check left for the promotion checks to know. */
+export interface PromotionCheckContext {
+  /** The log's size: an index below it that the replay never saw was reported by the log check. */
+  readonly logSize: number;
+  /** Log indexes the log check reported (edited, moved, malformed entries). */
+  readonly distrusted: ReadonlySet<number>;
+}
+
+/**
+ * True when the log check already reported entry `index` (missing, unreadable, edited, moved): a
+ * record naming it is not reported again.
+ */
+export function reportedByLogCheck(replay: PromotionReplay, context: PromotionCheckContext, index: number): boolean {
+  return index < context.logSize && (context.distrusted.has(index) || !replay.observed(index));
+}
+
+type Fields = Readonly<Record<string, string | number | null>>;
+
+/** `field stored (log: logged)` for each field that differs between a row and its events. */
+export function differences(stored: Fields, logged: Fields): string[] {
+  return Object.keys(logged)
+    .filter((field) => stored[field] !== logged[field])
+    .map((field) => `${field} ${String(stored[field])} (log: ${String(logged[field])})`);
+}
+
 /** Key of one model's alias in one environment. */
 export function aliasKey(model: string, environment: string): string {
   return `${model}\n${environment}`;
