@@ -1,6 +1,7 @@
 /**
  * Client state in `$XDG_CONFIG_HOME/custody/` (SPEC §8): the server URL and token saved by
- * `custody login`. The file holds a secret, so it is written with mode 0600 in a 0700 folder.
+ * `custody login`, and per registry the pinned log key with the newest checkpoint and the pinned
+ * VSA key. The file holds a secret, so it is written with mode 0600 in a 0700 folder.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,11 +15,17 @@ export const DEFAULT_SERVER = 'http://127.0.0.1:8700';
 const logTrustSchema = z.object({ logKey: z.string(), checkpoint: z.string().optional() });
 export type LogTrust = z.infer<typeof logTrustSchema>;
 
+/** The registry's pinned VSA public key (SPKI PEM) and its key id. */
+const vsaTrustSchema = z.object({ publicKey: z.string(), keyId: z.string() });
+export type VsaTrust = z.infer<typeof vsaTrustSchema>;
+
 const clientConfigSchema = z.object({
   server: z.string().optional(),
   token: z.string().optional(),
   /** Per registry URL (origin). */
   trust: z.record(z.string(), logTrustSchema).optional(),
+  /** Per registry URL (origin). */
+  vsaKeys: z.record(z.string(), vsaTrustSchema).optional(),
 });
 export type ClientConfig = z.infer<typeof clientConfigSchema>;
 
@@ -64,4 +71,15 @@ export async function readLogTrust(server: string, env: NodeJS.ProcessEnv = proc
 export async function saveLogTrust(server: string, trust: LogTrust, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = await readClientConfig(env);
   await writeClientConfig({ ...config, trust: { ...(config.trust ?? {}), [new URL(server).origin]: trust } }, env);
+}
+
+/** The VSA key pinned for `server` (by URL origin), if any. */
+export async function readVsaTrust(server: string, env: NodeJS.ProcessEnv = process.env): Promise<VsaTrust | undefined> {
+  return (await readClientConfig(env)).vsaKeys?.[new URL(server).origin];
+}
+
+/** Pins `trust` as the VSA key of `server`, keeping everything else. */
+export async function saveVsaTrust(server: string, trust: VsaTrust, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = await readClientConfig(env);
+  await writeClientConfig({ ...config, vsaKeys: { ...(config.vsaKeys ?? {}), [new URL(server).origin]: trust } }, env);
 }

@@ -18,11 +18,13 @@ import { registerLog } from './commands/log-commands.js';
 import { registerLogin } from './commands/login-command.js';
 import { registerPolicy } from './commands/policy-commands.js';
 import { registerPrincipals } from './commands/principal-commands.js';
+import { registerPromote } from './commands/promote-command.js';
 import { registerPull } from './commands/pull-command.js';
 import { registerPush } from './commands/push-command.js';
 import { registerRoles } from './commands/role-commands.js';
 import { registerServe } from './commands/serve-command.js';
 import { registerSigning } from './commands/signing-commands.js';
+import { registerStatus } from './commands/status-command.js';
 import { registerTokens } from './commands/token-commands.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -62,6 +64,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerAdmin(program, ctx, run);
   registerAudit(program, ctx, run);
   registerPolicy(program, ctx, run);
+  registerPromote(program, ctx, run);
+  registerStatus(program, ctx, run);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -36,6 +36,25 @@ export {
   type TokenBody,
   type TokensPage,
 } from './identity-api.js';
+export {
+  PromotionApi,
+  type DecisionBody,
+  type DecisionsPage,
+  type EffectivePolicyBody,
+  type EnvironmentRecordBody,
+  type EnvironmentStatusBody,
+  type EvaluationBody,
+  type GateResultBody,
+  type ModelStatusBody,
+  type PoliciesPage,
+  type PolicyBody,
+  type PromoteOptions,
+  type PushPolicyRequest,
+  type QuarantineBody,
+  type RequirementResultBody,
+  type VsaKeyBody,
+} from './promotion-api.js';
+export { checkEnvironmentPlacement, type EnvironmentPlacement, type VsaKeySource } from './environment-check.js';
 export { LogWitness } from './log-witness.js';
 export { checkAttestations, type AttestationReport, type AttestationVerdict, type InvalidAttestationCode } from './attestation-check.js';
 export { scanModel, omsResourcesFor, type LocalModel, type LocalFile, type ScanOptions } from './local-model.js';

@@ -4,8 +4,9 @@
  * it, and rename the directory into place only when every file and the version digest verified.
  * With a log witness, the registration's log inclusion is proven and every attestation is
  * re-verified (`attestation-check.ts`) before a byte is fetched, so a lying registry fails the
- * pull before anything is written. A failure leaves the target as it was and no temporary files
- * behind.
+ * pull before anything is written. For `NS/NAME@ENV` the environment's placement is checked
+ * first too (`environment-check.ts`: no quarantine, a VSA that verifies with the pinned VSA key).
+ * A failure leaves the target as it was and no temporary files behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -19,6 +20,7 @@ import { manifestDigest, toManifest, type Manifest, type ManifestFile } from '..
 import type { ModelRef } from '../domain/model-ref.js';
 import { checkAttestations, type AttestationReport } from './attestation-check.js';
 import type { CustodyClient } from './custody-client.js';
+import { checkEnvironmentPlacement, type EnvironmentPlacement, type VsaKeySource } from './environment-check.js';
 import type { LogWitness } from './log-witness.js';
 import type { VersionBody } from './responses.js';
 
@@ -36,6 +38,11 @@ export interface PullOptions {
    * inclusion and re-verifies every attestation against the key records and their log events.
    */
   readonly witness?: LogWitness;
+  /**
+   * For `NS/NAME@ENV`: the pinned VSA key the placement's VSA must verify with (needed when a
+   * promotion decision placed the version there).
+   */
+  readonly vsaKey?: VsaKeySource;
 }
 
 export interface PullResult {
@@ -47,6 +54,8 @@ export interface PullResult {
   readonly registration: { readonly logIndex: number; readonly treeSize: number } | null;
   /** Which attestations are valid, by the client's own checks (with a witness; else null). */
   readonly attestations: AttestationReport | null;
+  /** For `NS/NAME@ENV`: how the version came to be there, as checked (else null). */
+  readonly placement: EnvironmentPlacement | null;
 }
 
 /** Counts and hashes bytes on their way to disk, refusing more than the manifest announced. */
@@ -108,6 +117,10 @@ export async function pullVersion(client: CustodyClient, ref: ModelRef, version:
   const witness = options.witness;
   const registration = witness === undefined ? null : await witness.verifyRegistration(client, version);
   const attestations = witness === undefined ? null : await checkAttestations(client, witness, version);
+  const placement =
+    ref.selector.kind === 'environment'
+      ? await checkEnvironmentPlacement(client, ref, version, { ...(witness === undefined ? {} : { witness }), ...(options.vsaKey === undefined ? {} : { vsaKey: options.vsaKey }) })
+      : null;
   const single = version.singleFile && manifest.files.length === 1;
   const first = manifest.files[0];
   const target = path.resolve(options.output ?? (single && first !== undefined ? first.path : version.name));
@@ -148,7 +161,7 @@ export async function pullVersion(client: CustodyClient, ref: ModelRef, version:
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
-  return { path: target, version, files: manifest.files.length, bytes: total, registration, attestations };
+  return { path: target, version, files: manifest.files.length, bytes: total, registration, attestations, placement };
 }
 
 async function download(client: CustodyClient, file: ManifestFile, dest: string, onBytes: (n: number) => void): Promise<void> {

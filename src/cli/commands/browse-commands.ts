@@ -2,7 +2,8 @@
  * `custody models`, `custody versions NS/NAME`, `custody show REF`: browse the registry. `show`
  * prints the seed's verified metadata table (SPEC §4.2): each value from a verified attestation,
  * naming the key that signed it and where the attestation sits in the log; values whose
- * attestations a revocation invalidated are marked INVALID; annotations stay apart, UNVERIFIED.
+ * attestations a revocation invalidated are marked INVALID; annotations stay apart, UNVERIFIED;
+ * and the environments the version is in, with any quarantine (as `custody status` shows them).
  */
 import type { Command } from 'commander';
 import { parseModelName, parseModelRef } from '../../domain/model-ref.js';
@@ -107,14 +108,15 @@ export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () =
     );
   program
     .command('show')
-    .description('show a version: digest, files, who pushed it, the verified metadata table (each value naming its signer) and the unverified annotations')
-    .argument('<ref>', 'NS/NAME@vN or NS/NAME@sha256:<hex>')
+    .description('show a version: digest, files, who pushed it, the verified metadata table (each value naming its signer), the environments it is in and the unverified annotations')
+    .argument('<ref>', 'NS/NAME@vN, NS/NAME@sha256:<hex> or NS/NAME@<environment>')
     .action((refText: string) =>
       run(async () => {
         const out = ctx.output();
         const ref = parseModelRef(refText);
-        const [v, metadata] = await ctx.withClient((c) => Promise.all([c.getVersion(ref), c.verifiedMetadata(ref)]));
-        out.result({ ...v, annotationsVerified: false, metadata: { version: metadata.version, seed: metadata.seed, training: metadata.training } }, () =>
+        const [v, metadata, status] = await ctx.withClient((c) => Promise.all([c.getVersion(ref), c.verifiedMetadata(ref), c.promotion.status(ref)]));
+        const environments = status.environments.filter((e) => e.version === v.digest);
+        out.result({ ...v, annotationsVerified: false, metadata: { version: metadata.version, seed: metadata.seed, training: metadata.training }, environments }, () =>
           [
             `${v.namespace}/${v.name}@v${v.number}  (immutable)`,
             `digest:      ${v.digest}`,
@@ -129,6 +131,19 @@ export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () =
             '',
             'training (from the verified provenance):',
             metadataTable(metadata.training),
+            '',
+            'environments (which hold this version):',
+            environments.length === 0
+              ? 'none'
+              : table(
+                  ['environment', 'since', 'decision', 'quarantine'],
+                  environments.map((e) => [
+                    displayText(e.environment, 64),
+                    displayText(e.since ?? '-', 40),
+                    e.decision === null ? 'registration' : displayText(e.decision, 64),
+                    e.quarantines.length === 0 ? '-' : `QUARANTINED: ${e.quarantines.map((q) => displayText(q.reason, 200)).join('; ')}`,
+                  ]),
+                ),
             '',
             'UNVERIFIED annotations (supplied by the pusher, never checked, never a fact for policy):',
             v.annotations === null || v.annotations === undefined ? 'none' : JSON.stringify(v.annotations, null, 2),

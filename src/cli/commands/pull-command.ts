@@ -1,16 +1,20 @@
 /**
  * `custody pull REF`: download, verify every file and the version digest, prove the registration
  * is in the log, re-verify every attestation against the key records and their log events, and
- * write atomically (SPEC §8). Invalid attestations are reported, not fatal; a registry whose
- * bundles or claims do not verify fails the pull (VERIFICATION_FAILED, exit 4).
+ * write atomically (SPEC §8). For `NS/NAME@ENV`, the placement is checked first: a quarantined
+ * version is refused and a promoted one's VSA must verify with the pinned VSA key
+ * (`vsa-trust.ts`). Invalid attestations are reported, not fatal; a registry whose bundles or
+ * claims do not verify fails the pull (VERIFICATION_FAILED, exit 4).
  */
 import type { Command } from 'commander';
 import { parseModelRef } from '../../domain/model-ref.js';
 import type { AttestationReport } from '../../sdk/attestation-check.js';
+import type { EnvironmentPlacement } from '../../sdk/environment-check.js';
 import type { CliContext } from '../context.js';
 import { createProgress } from '../progress.js';
 import { formatBytes, table } from '../output.js';
 import { openWitness, saveWitness } from '../log-trust.js';
+import { vsaKeyForPull } from '../vsa-trust.js';
 import { displayText } from './browse-commands.js';
 
 function reportText(report: AttestationReport): string {
@@ -28,15 +32,27 @@ function reportText(report: AttestationReport): string {
   );
 }
 
+function placementText(p: EnvironmentPlacement): string {
+  const by = p.placedBy;
+  if (by.kind === 'registration') {
+    return `environment: ${p.environment}, placed there by the version's registration${by.logProven ? ' (proven in the log)' : ''}: no promotion decision, so no VSA`;
+  }
+  return (
+    `environment: ${p.environment}, promoted by decision ${displayText(by.decision, 64)} (${displayText(by.principal, 60)}, ${displayText(by.decidedAt, 40)}, log entry ${by.logIndex}${by.logProven ? ', proven in the log' : ''})\n` +
+    `VSA:      ${by.vsa.digest} verified with the pinned VSA key ${by.vsa.keyId} (policy ${by.vsa.policyDigest}); not quarantined`
+  );
+}
+
 export function registerPull(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
   program
     .command('pull')
     .description('download a version, verify every file, its digest, its log inclusion and its attestations, and write it atomically')
-    .argument('<ref>', 'NS/NAME@vN or NS/NAME@sha256:<hex>')
+    .argument('<ref>', 'NS/NAME@vN, NS/NAME@sha256:<hex> or NS/NAME@<environment>')
     .option('-o, --output <path>', 'target directory (or file, for a single-file model)')
     .option('--force', 'replace a non-empty target')
     .option('--log-key <vkey>', 'the log key to trust (default: the one pinned for this server)')
-    .action((refText: string, opts: { output?: string; force?: boolean; logKey?: string }) =>
+    .option('--vsa-key <file>', 'for @environment: the VSA public key (PEM) to trust (default: the one pinned for this server)')
+    .action((refText: string, opts: { output?: string; force?: boolean; logKey?: string; vsaKey?: string }) =>
       run(async () => {
         const out = ctx.output();
         const ref = parseModelRef(refText);
@@ -47,6 +63,7 @@ export function registerPull(program: Command, ctx: CliContext, run: (fn: () => 
           const result = await client
             .pull(ref, {
               witness,
+              ...(ref.selector.kind === 'environment' ? { vsaKey: vsaKeyForPull(client, opts.vsaKey) } : {}),
               ...(opts.output === undefined ? {} : { output: opts.output }),
               force: opts.force === true,
               onProgress: (done, total) => {
@@ -73,10 +90,12 @@ export function registerPull(program: Command, ctx: CliContext, run: (fn: () => 
               verified: true,
               log: logged,
               attestations: result.attestations,
+              placement: result.placement,
             },
             () =>
               `pulled ${v.namespace}/${v.name}@v${v.number} into ${result.path}\ndigest:   ${v.digest} (verified: ${result.files} file(s), ${formatBytes(result.bytes)})` +
               (logged === null ? '' : `\nlog:      registration is entry ${logged.logIndex}, included in a checkpoint of ${logged.treeSize} entries signed by the pinned key`) +
+              (result.placement === null ? '' : `\n${placementText(result.placement)}`) +
               (result.attestations === null ? '' : `\n${reportText(result.attestations)}`),
           );
         } finally {
