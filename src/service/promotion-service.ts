@@ -123,6 +123,11 @@ export class PromotionService {
 
     return this.store.transaction(async (tx) => {
       await tx.lockModel(model.namespace, model.name);
+      // Hold the log head from the first read to the commit: an attestation, a key revocation
+      // or a policy change committing meanwhile would otherwise be logged *before* a decision
+      // that did not see it (PostgreSQL reads committed data at each statement). Every log
+      // writer takes this lock, so what the decision read is exactly the log before its entry.
+      await tx.lockLogHead();
       const current = await tx.getAlias(model.namespace, model.name, environment);
       if (request.expectCurrent !== undefined) {
         const holds = current?.versionDigest ?? 'none';
