@@ -11,6 +11,7 @@ import { registerAudit } from './commands/audit-command.js';
 import { registerAdmin } from './commands/admin-command.js';
 import { registerAttestations } from './commands/attestation-commands.js';
 import { registerBrowse } from './commands/browse-commands.js';
+import { registerDemo } from './commands/demo-command.js';
 import { registerDigest } from './commands/digest-command.js';
 import { registerKeys } from './commands/key-commands.js';
 import { registerLineage } from './commands/lineage-command.js';
@@ -66,6 +67,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerPolicy(program, ctx, run);
   registerPromote(program, ctx, run);
   registerStatus(program, ctx, run);
+  registerDemo(program, ctx, run);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
