@@ -10,7 +10,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeKey, RED_TEAM, signBundle, SLSA, TEST_RESULT, VULNS, type TestKey } from '../test/support/trust-fixtures.js';
+import { createAttestation } from '../src/crypto/attestation.js';
+import { parsePrivateKey, type PrivateKeyInfo } from '../src/crypto/signing-keys.js';
+import { makeKey, RED_TEAM, SLSA, TEST_RESULT, VULNS, type TestKey } from '../test/support/trust-fixtures.js';
 
 export const SPDX = 'https://spdx.dev/Document/v2.3';
 export const CYCLONEDX = 'https://cyclonedx.org/bom/v1.5';
@@ -127,16 +129,33 @@ function otherPredicate(predicateType: string, n: number): Predicate {
   }
 }
 
+/** A signer's key, parsed once: parsing a PEM private key costs several signatures' worth of CPU. */
+interface Signer {
+  readonly key: TestKey;
+  readonly privateKey: PrivateKeyInfo;
+}
+
+/** A bundle signed by `signer` about `versionDigest` (`sha256:<hex>`), as `custody attest` makes one. */
+function sign(signer: Signer, versionDigest: string, predicateType: string, predicate: Predicate): string {
+  const subjects = [{ name: 'model', digest: { sha256: versionDigest.replace(/^sha256:/, '') } }];
+  return createAttestation({ subjects, predicateType, predicate, privateKey: signer.privateKey }).bundleJson;
+}
+
 /** The benchmark's signer keys (made here, Ed25519) and the bundles they sign. */
 export class AttestationSet {
   private constructor(
-    private readonly keys: ReadonlyMap<string, TestKey>,
+    private readonly keys: ReadonlyMap<string, Signer>,
     private readonly idle: readonly TestKey[],
     private readonly seed: ReadonlyMap<string, Predicate>,
   ) {}
 
   static async create(repoRoot: string, idleKeys: number): Promise<AttestationSet> {
-    const keys = new Map(SIGNERS.map((s) => [s.name, makeKey(s.name)]));
+    const keys = new Map(
+      SIGNERS.map((s) => {
+        const key = makeKey(s.name);
+        return [s.name, { key, privateKey: parsePrivateKey(key.privateKeyPem) }];
+      }),
+    );
     const idle = Array.from({ length: idleKeys }, (_, i) => makeKey(`retired-signer-${String(i + 1).padStart(2, '0')}`));
     const seed = await seedPredicates(repoRoot);
     for (const name of ['training-cluster', 'security-scanner', 'sandbox', 'red-team']) {
@@ -147,27 +166,27 @@ export class AttestationSet {
 
   /** Every key to register: the signers, then the idle ones. */
   registrations(): KeyRegistration[] {
-    const signers = SIGNERS.map((s) => ({ name: s.name, publicKey: this.key(s.name).publicKeyPem, predicateTypes: s.predicateTypes }));
+    const signers = SIGNERS.map((s) => ({ name: s.name, publicKey: this.signer(s.name).key.publicKeyPem, predicateTypes: s.predicateTypes }));
     const idle = this.idle.map((k) => ({ name: k.name, publicKey: k.publicKeyPem, predicateTypes: [EVALUATION] }));
     return [...signers, ...idle];
   }
 
   /** The 20 bundles about `versionDigest`: the provenance apart, the other 19 in a list. */
   bundlesFor(versionDigest: string, n: number): VersionBundles {
-    const seeded = (signer: string, predicateType: string): string => signBundle(this.key(signer), versionDigest, predicateType, this.seedPredicate(signer));
+    const seeded = (signer: string, predicateType: string): string => sign(this.signer(signer), versionDigest, predicateType, this.seedPredicate(signer));
     const attestations = [seeded('security-scanner', VULNS), seeded('sandbox', TEST_RESULT), seeded('red-team', RED_TEAM)];
     for (const other of OTHERS) {
-      for (let i = 0; i < other.count; i++) attestations.push(signBundle(this.key(other.signer), versionDigest, other.predicateType, otherPredicate(other.predicateType, n * 100 + i)));
+      for (let i = 0; i < other.count; i++) attestations.push(sign(this.signer(other.signer), versionDigest, other.predicateType, otherPredicate(other.predicateType, n * 100 + i)));
     }
     const provenance = seeded('training-cluster', SLSA);
     if (attestations.length + 1 !== ATTESTATIONS_PER_VERSION) throw new Error(`built ${attestations.length + 1} attestations, not ${ATTESTATIONS_PER_VERSION}`);
     return { provenance, attestations };
   }
 
-  private key(name: string): TestKey {
-    const key = this.keys.get(name);
-    if (key === undefined) throw new Error(`no signer ${name}`);
-    return key;
+  private signer(name: string): Signer {
+    const signer = this.keys.get(name);
+    if (signer === undefined) throw new Error(`no signer ${name}`);
+    return signer;
   }
 
   private seedPredicate(signer: string): Predicate {

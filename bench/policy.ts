@@ -22,15 +22,15 @@
  *   input reads, log append, decision row and VSA, with nothing to check). Interleaving keeps a
  *   burst of load on a shared machine from landing on one kind only. The server's CPU time per
  *   request kind comes from /proc between requests.
- * - Concurrent: C clients (default 8) promote N more versions (distinct models) into production
- *   at once; decisions per second = N ÷ wall time.
+ * - Concurrent: C clients (default 8) promote M more versions (default 100, distinct models)
+ *   into production at once; decisions per second = M ÷ wall time.
  * - Every decision must allow (and carry a VSA): a denial or an error stops the benchmark with a
  *   non-zero exit. A missed target does not: it is printed as NOT MET.
  * - `--profile` runs the server under `--cpu-prof` and prints where the decisions spent their CPU
  *   (inclusive time of the promotion's steps, then self time); profiling slows everything a little.
  *
- * Options: --versions N, --clients C, --postgres, --profile [--profile-dir DIR to keep the
- * profiles]. The temporary directory (and the PostgreSQL cluster) are removed at the end, also
+ * Options: --versions N, --clients C, --concurrent-versions M, --postgres, --profile
+ * [--profile-dir DIR to keep the profiles]. The temporary directory (and the PostgreSQL cluster) are removed at the end, also
  * on an error or Ctrl-C.
  */
 import { rmSync } from 'node:fs';
@@ -45,12 +45,14 @@ import { ATTESTATIONS_PER_VERSION, AttestationSet } from './attestation-set.js';
 import { killTrackedChildren } from './child-tracker.js';
 import { CleanupGuard } from './cleanup-guard.js';
 import { formatProfileSpans, monotonicMicros, summariseProfileSpans, type TimeWindow } from './cpu-profile-spans.js';
-import { cpuDelta, processCpuTimes, type CpuTimes } from './cpu-time.js';
+import { cpuDelta, processCpuTimes } from './cpu-time.js';
 import { summariseLatencies, type LatencySummary } from './latency-summary.js';
-import { fmtDuration, fmtInt, fmtRatio, renderTable } from './log-stats.js';
+import { fmtDuration, fmtInt } from './log-stats.js';
 import { PolicyBenchDatabase } from './policy-bench-database.js';
-import { PROMOTER, PromotionSetup, type ActivePolicy, type StagedVersion } from './promotion-setup.js';
+import { printPolicyReport, type RequestKind, type StoreFigures } from './policy-report.js';
+import { PROMOTER, PromotionSetup, type StagedVersion } from './promotion-setup.js';
 import { RegistryApi } from './registry-api.js';
+import { cpuMillis, RequestCpuMeter } from './request-cpu-meter.js';
 import { ServerProcess } from './server-process.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,26 +62,15 @@ const WARMUP_VERSIONS = 10;
 /** Clients that register and stage versions at once during set-up (not measured). */
 const SETUP_CLIENTS = 4;
 const IDLE_KEYS = 16;
-const TARGET_P99_MS = 20;
 
 interface Options {
   readonly versions: number;
   readonly clients: number;
+  /** Versions the concurrent clients promote. */
+  readonly concurrentVersions: number;
   /** A server URL, `throwaway` for a cluster of the benchmark's own, or undefined: SQLite only. */
   readonly postgresUrl: string | undefined;
   readonly profileDir: string | undefined;
-}
-
-type Kind = 'decision' | 'read' | 'empty';
-
-interface StoreFigures {
-  readonly store: string;
-  readonly setupMs: number;
-  readonly policies: readonly ActivePolicy[];
-  readonly latency: Readonly<Record<Kind, LatencySummary>>;
-  /** Server CPU per request of each kind, ms (undefined off Linux). */
-  readonly serverCpuMs: Readonly<Record<Kind, number | undefined>>;
-  readonly concurrent: { readonly latency: LatencySummary; readonly wallMs: number; readonly serverCpuMs: number | undefined };
 }
 
 function say(text = ''): void {
@@ -92,6 +83,7 @@ function parseOptions(argv: readonly string[]): Options {
     options: {
       versions: { type: 'string', default: '200' },
       clients: { type: 'string', default: '8' },
+      'concurrent-versions': { type: 'string', default: '100' },
       postgres: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'profile-dir': { type: 'string' },
@@ -107,32 +99,15 @@ function parseOptions(argv: readonly string[]): Options {
   const postgresUrl = external !== undefined && external !== '' ? external : values.postgres ? 'throwaway' : undefined;
   const keep = values['profile-dir'];
   const profileDir = keep !== undefined ? path.resolve(keep) : values.profile ? '' : undefined;
-  return { versions: count('versions', values.versions, 10_000), clients: count('clients', values.clients, 256), postgresUrl, profileDir };
+  return {
+    versions: count('versions', values.versions, 10_000),
+    clients: count('clients', values.clients, 256),
+    concurrentVersions: count('concurrent-versions', values['concurrent-versions'], 10_000),
+    postgresUrl,
+    profileDir,
+  };
 }
 
-const perSecond = (count: number, ms: number): number => count / (ms / 1000);
-const cpuMs = (cpu: CpuTimes | undefined): number | undefined => (cpu === undefined ? undefined : (cpu.user + cpu.system) * 1000);
-
-/** Server CPU accumulated per request kind, read from /proc between requests. */
-class CpuMeter {
-  readonly #totals = new Map<Kind, number>();
-  #known = true;
-
-  constructor(private readonly pid: number) {}
-
-  async around<T>(kind: Kind, request: () => Promise<T>): Promise<T> {
-    const before = await processCpuTimes(this.pid);
-    const result = await request();
-    const spent = cpuMs(cpuDelta(before, await processCpuTimes(this.pid)));
-    if (spent === undefined) this.#known = false;
-    else this.#totals.set(kind, (this.#totals.get(kind) ?? 0) + spent);
-    return result;
-  }
-
-  perRequest(kind: Kind, requests: number): number | undefined {
-    return this.#known ? (this.#totals.get(kind) ?? 0) / requests : undefined;
-  }
-}
 
 class PolicyBench {
   constructor(
@@ -143,10 +118,10 @@ class PolicyBench {
 
   async run(): Promise<void> {
     const cpus = os.cpus();
-    const { versions, clients } = this.options;
+    const { versions, clients, concurrentVersions } = this.options;
     say(`custody policy benchmark — node ${process.version}, ${cpus.length} CPU(s) (${cpus[0]?.model ?? 'unknown'}), temp dir ${this.tmp}`);
     say(`Load average at start: ${(os.loadavg()[0] ?? 0).toFixed(2)}`);
-    say(`N = ${fmtInt(versions)} versions promoted sequentially (after ${WARMUP_VERSIONS} warm-up versions) and ${fmtInt(versions)} more by ${clients} concurrent clients; ${ATTESTATIONS_PER_VERSION} attestations per version.`);
+    say(`N = ${fmtInt(versions)} versions promoted sequentially (after ${WARMUP_VERSIONS} warm-up versions) and ${fmtInt(concurrentVersions)} more by ${clients} concurrent clients; ${ATTESTATIONS_PER_VERSION} attestations per version.`);
     say(`Server rules: defaults — only a service principal (${PROMOTER}) promotes into production; the production policy is approved by a second policy admin.`);
     say();
     const figures: StoreFigures[] = [];
@@ -155,11 +130,11 @@ class PolicyBench {
       const url = await this.database.create(this.options.postgresUrl, say);
       figures.push(await this.runStore('PostgreSQL', url));
     }
-    this.report(figures);
+    printPolicyReport(figures, { clients, profiled: this.options.profileDir !== undefined }, say);
   }
 
   private async runStore(store: string, metadataUrl: string | undefined): Promise<StoreFigures> {
-    const { versions, clients } = this.options;
+    const { versions, clients, concurrentVersions } = this.options;
     say(`== ${store}${metadataUrl === undefined ? ' (a file in the data directory) + blob directory' : ' + blob directory'}`);
     const dataDir = path.join(this.tmp, `${store.toLowerCase()}-data`);
     const profileDir = this.options.profileDir === undefined ? undefined : path.join(this.options.profileDir === '' ? path.join(this.tmp, 'profiles') : this.options.profileDir, store.toLowerCase());
@@ -186,38 +161,41 @@ class PolicyBench {
     try {
       const api = new RegistryApi(server.url);
       const started = performance.now();
+      const setupCpuBefore = await processCpuTimes(server.pid);
       const attestations = await AttestationSet.create(REPO_ROOT, IDLE_KEYS);
       const setup = await PromotionSetup.prepare(api, adminToken, attestations);
       const policies = [await setup.activatePolicy(path.join(POLICIES, 'staging.yaml')), await setup.activatePolicy(path.join(POLICIES, 'production.yaml'))];
       for (const p of policies) say(`  policy ${p.environment} #${p.number} active, ${p.digest} (proposed by ${p.proposedBy}${p.approvedBy === null ? '' : `, approved by ${p.approvedBy}`})`);
-      say(`  ${attestations.registrations().length} signer keys registered; staging ${WARMUP_VERSIONS + 2 * versions} versions (${ATTESTATIONS_PER_VERSION} attestations each, then a promotion into staging)…`);
+      say(`  ${attestations.registrations().length} signer keys registered; staging ${WARMUP_VERSIONS + versions + concurrentVersions} versions (${ATTESTATIONS_PER_VERSION} attestations each, then a promotion into staging)…`);
       const warmup = await this.stage(setup, 'bench/warmup', WARMUP_VERSIONS, 0);
       const sequential = await this.stage(setup, 'bench/sequential', versions, WARMUP_VERSIONS);
-      const concurrent = await this.stage(setup, 'bench/concurrent', versions, WARMUP_VERSIONS + versions);
+      const concurrent = await this.stage(setup, 'bench/concurrent', concurrentVersions, WARMUP_VERSIONS + versions);
       await this.checkAttestationCount(api, setup.promoterToken, sequential[0]);
       const setupMs = performance.now() - started;
-      say(`  set up in ${fmtDuration(setupMs)}`);
+      const setupCpu = cpuMillis(cpuDelta(setupCpuBefore, await processCpuTimes(server.pid)));
+      const staged = WARMUP_VERSIONS + versions + concurrentVersions;
+      say(`  set up in ${fmtDuration(setupMs)}${setupCpu === undefined ? '' : `; server CPU ${fmtDuration(setupCpu)}, ${fmtDuration(setupCpu / staged)} per version (registration with ${ATTESTATIONS_PER_VERSION} attestations + staging decision)`}`);
 
-      const meter = new CpuMeter(server.pid);
+      const meter = new RequestCpuMeter<RequestKind>(server.pid);
       for (const version of warmup) await this.iteration(api, setup, version, meter);
-      const warm = new CpuMeter(server.pid);
-      const samples: Record<Kind, number[]> = { decision: [], read: [], empty: [] };
+      const warm = new RequestCpuMeter<RequestKind>(server.pid);
+      const samples: Record<RequestKind, number[]> = { decision: [], read: [], empty: [] };
       say(`  sequential: ${fmtInt(versions)} × (read, production decision, development decision)…`);
       for (const version of sequential) {
         const ms = await this.iteration(api, setup, version, warm, decisionWindows);
         for (const kind of ['decision', 'read', 'empty'] as const) samples[kind].push(ms[kind]);
       }
-      say(`  concurrent: ${clients} clients, ${fmtInt(versions)} production decisions…`);
+      say(`  concurrent: ${clients} clients, ${fmtInt(concurrentVersions)} production decisions…`);
       const cpuBefore = await processCpuTimes(server.pid);
       const concurrentRun = await this.concurrentDecisions(setup, concurrent, clients);
-      const concurrentCpu = cpuMs(cpuDelta(cpuBefore, await processCpuTimes(server.pid)));
+      const concurrentCpu = cpuMillis(cpuDelta(cpuBefore, await processCpuTimes(server.pid)));
       result = {
         store,
         setupMs,
-        policies,
+        stagedVersions: staged,
         latency: { decision: summariseLatencies(samples.decision), read: summariseLatencies(samples.read), empty: summariseLatencies(samples.empty) },
         serverCpuMs: { decision: warm.perRequest('decision', versions), read: warm.perRequest('read', versions), empty: warm.perRequest('empty', versions) },
-        concurrent: { ...concurrentRun, serverCpuMs: concurrentCpu === undefined ? undefined : concurrentCpu / versions },
+        concurrent: { ...concurrentRun, serverCpuMs: concurrentCpu === undefined ? undefined : concurrentCpu / concurrentVersions },
       };
     } finally {
       await server.stop();
@@ -253,7 +231,7 @@ class PolicyBench {
   }
 
   /** The baseline read, the production decision and the empty-policy decision of one version. */
-  private async iteration(api: RegistryApi, setup: PromotionSetup, version: StagedVersion, meter: CpuMeter, windows?: TimeWindow[]): Promise<Record<Kind, number>> {
+  private async iteration(api: RegistryApi, setup: PromotionSetup, version: StagedVersion, meter: RequestCpuMeter<RequestKind>, windows?: TimeWindow[]): Promise<Record<RequestKind, number>> {
     const read = await meter.around('read', () => api.expect(200, setup.promoterToken, 'GET', `/api/v1/models/${version.model}/versions/${version.digest}`));
     const startUs = monotonicMicros();
     const decision = await meter.around('decision', () => setup.promote(version.model, version.digest, 'production'));
@@ -275,44 +253,6 @@ class PolicyBench {
     const started = performance.now();
     await Promise.all(Array.from({ length: clients }, client));
     return { latency: summariseLatencies(samples), wallMs: performance.now() - started };
-  }
-
-  private report(figures: readonly StoreFigures[]): void {
-    const { versions, clients } = this.options;
-    say('== Summary');
-    say(`N = ${fmtInt(versions)} sequential decisions (+ ${fmtInt(versions)} concurrent), ${ATTESTATIONS_PER_VERSION} attestations per version; production policy = examples/policies/production.yaml`);
-    say('(requireFrom staging, 4 required attestations, 3 CEL gates). Latency = client wall clock over HTTP on loopback, response body read.');
-    say();
-    const rows: string[][] = [];
-    const labels: Record<Kind, string> = { decision: 'production decision (4 requirements, 3 gates)', empty: 'development decision (empty policy)', read: 'read GET …/versions/{digest} (baseline)' };
-    for (const f of figures) {
-      for (const kind of ['decision', 'empty', 'read'] as const) {
-        const l = f.latency[kind];
-        const cpu = f.serverCpuMs[kind];
-        rows.push([`${f.store}: ${labels[kind]}`, fmtDuration(l.p50), fmtDuration(l.p90), fmtDuration(l.p99), fmtDuration(l.max), fmtDuration(l.mean), cpu === undefined ? 'n/a' : fmtDuration(cpu)]);
-      }
-      const c = f.concurrent;
-      rows.push([`${f.store}: production decision, ${clients} clients`, fmtDuration(c.latency.p50), fmtDuration(c.latency.p90), fmtDuration(c.latency.p99), fmtDuration(c.latency.max), fmtDuration(c.latency.mean), c.serverCpuMs === undefined ? 'n/a' : fmtDuration(c.serverCpuMs)]);
-    }
-    say(renderTable(['request', 'p50', 'p90', 'p99', 'max', 'mean', 'server CPU/req'], rows));
-    say();
-    for (const f of figures) {
-      const { decision, empty, read } = f.latency;
-      say(`${f.store}:`);
-      say(`  decisions/s sequential (one client, back to back = N ÷ Σ decision latency): ${fmtInt(perSecond(decision.count, decision.total))}`);
-      say(`  decisions/s concurrent (${clients} clients, distinct models = N ÷ wall ${fmtDuration(f.concurrent.wallMs)}): ${fmtInt(perSecond(f.concurrent.latency.count, f.concurrent.wallMs))}`);
-      say(`  baseline read p50 ${fmtDuration(read.p50)}, p99 ${fmtDuration(read.p99)}`);
-      say(`  ratio decision p99 / read p99: ${fmtRatio(decision.p99 / read.p99)}  (p50: ${fmtRatio(decision.p50 / read.p50)})`);
-      say(`  ratio decision p99 / empty-policy decision p99: ${fmtRatio(decision.p99 / empty.p99)}  (p50: ${fmtRatio(decision.p50 / empty.p50)}) — what the four requirements and three gates add`);
-      say(`  set-up (keys, policies, ${fmtInt(WARMUP_VERSIONS + 2 * versions)} versions registered and promoted into staging): ${fmtDuration(f.setupMs)}`);
-    }
-    say();
-    say(`Load average at the end: ${(os.loadavg()[0] ?? 0).toFixed(2)} on ${os.cpus().length} CPU(s) (a loaded machine mostly shows in the p99 figures).`);
-    const sqlite = figures.find((f) => f.store === 'SQLite');
-    if (sqlite !== undefined) {
-      const p99 = sqlite.latency.decision.p99;
-      say(`target: p99 < ${TARGET_P99_MS} ms on SQLite — ${p99 < TARGET_P99_MS ? 'MET' : 'NOT MET'} (p99 ${fmtDuration(p99)}; printed, not asserted)`);
-    }
   }
 }
 
