@@ -21,6 +21,7 @@ import type { AttestationRecord, AttestationRole, MetadataReader, MetadataStore,
 import { attestationStatus, checkAttestation, MAX_BUNDLE_BYTES, type AcceptedAttestation, type AttestationStatus } from './attestation-intake.js';
 import type { Actor } from './auth-service.js';
 import { eventActor } from './event-actor.js';
+import { BoundedMemo } from './bounded-memo.js';
 import type { RegistryService } from './registry-service.js';
 import { verifiedMetadata, type VerifiedMetadata } from './verified-metadata.js';
 import type { Receipt, TransparencyLog } from './transparency-log.js';
@@ -101,10 +102,13 @@ export function toAttestationRecord(actor: Actor, version: VersionRecord, accept
   };
 }
 
+const STATEMENTS = new BoundedMemo<Statement>(10_000);
+
 /** Decodes a stored bundle's statement (it was verified on ingest; INTERNAL if it no longer parses). */
 export function storedStatement(record: AttestationRecord): Statement {
   try {
-    return openAttestation(Buffer.from(record.bundle, 'utf8'), { maxBytes: MAX_BUNDLE_BYTES }).statement;
+    // Parsed once per distinct content: every listing, metadata table and decision reads these.
+    return STATEMENTS.getOrSet(sha256Hex(record.bundle), () => openAttestation(Buffer.from(record.bundle, 'utf8'), { maxBytes: MAX_BUNDLE_BYTES }).statement);
   } catch (error) {
     throw new CustodyError('INTERNAL', 'a stored attestation no longer parses', { cause: error, details: { attestation: record.id } });
   }

@@ -28,6 +28,8 @@ import type { MetadataReader, MetadataStore, MetadataTx, PolicyRecord } from '..
 import type { Actor, AuthService } from './auth-service.js';
 import { eventActor } from './event-actor.js';
 import { receiptOf } from './identity-service.js';
+import { BoundedMemo } from './bounded-memo.js';
+import { sha256Hex } from '../domain/digest.js';
 import type { Receipt, TransparencyLog } from './transparency-log.js';
 
 export interface PolicySettings {
@@ -88,7 +90,9 @@ function testFailure(results: readonly PolicyTestResult[], when: string): Custod
 
 export class PolicyService {
   /** Compiled effective policies by effective digest (compiling type-checks every gate). */
-  readonly #compiled = new Map<string, CompiledPolicy>();
+  readonly #compiled = new BoundedMemo<CompiledPolicy>(256);
+  /** Parsed baselines by environment (the configuration does not change while running). */
+  readonly #baselines = new Map<string, Baseline>();
 
   constructor(
     private readonly store: MetadataStore,
@@ -107,7 +111,12 @@ export class PolicyService {
 
   /** The configured baseline of an environment (CONFIG_INVALID when malformed). */
   baselineOf(environment: string): Baseline {
-    return parseBaseline(this.settings.baseline[environment]?.attestations, `baseline.${environment}.attestations`);
+    let baseline = this.#baselines.get(environment);
+    if (baseline === undefined) {
+      baseline = parseBaseline(this.settings.baseline[environment]?.attestations, `baseline.${environment}.attestations`);
+      this.#baselines.set(environment, baseline);
+    }
+    return baseline;
   }
 
   assertEnvironment(environment: string): void {
@@ -123,14 +132,9 @@ export class PolicyService {
     this.assertEnvironment(environment);
     const active = (await reader.getActivePolicy(environment)) ?? null;
     const baseline = this.baselineOf(environment);
-    const doc = active === null ? null : storedDocument(active);
-    const key = `${environment}\n${active?.digest ?? '-'}`;
-    let compiled = this.#compiled.get(key);
-    if (compiled === undefined) {
-      compiled = compilePolicy(doc, baseline);
-      if (this.#compiled.size > 256) this.#compiled.clear();
-      this.#compiled.set(key, compiled);
-    }
+    // Validated and compiled once per stored content: the key covers the document's bytes.
+    const key = `${environment}\n${active === null ? '-' : `${active.digest}\n${sha256Hex(active.document)}`}`;
+    const compiled = this.#compiled.getOrSet(key, () => compilePolicy(active === null ? null : storedDocument(active), baseline));
     return { environment, active, baseline, compiled };
   }
 

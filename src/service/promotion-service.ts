@@ -24,6 +24,8 @@ import { attestationViews, type AttestationView } from './attestation-service.js
 import type { Actor, AuthService } from './auth-service.js';
 import { MAX_BUNDLE_BYTES } from './attestation-intake.js';
 import { eventActor } from './event-actor.js';
+import { BoundedMemo } from './bounded-memo.js';
+import { sha256Hex } from '../domain/digest.js';
 import { receiptOf } from './identity-service.js';
 import type { PolicyService } from './policy-service.js';
 import type { RegistryService } from './registry-service.js';
@@ -52,6 +54,12 @@ export interface PromotionSettings {
 /** Most decisions a version's history returns. */
 const DECISION_HISTORY = 100;
 
+/**
+ * Stored signatures already re-verified, by the hashes of the key and the bundle text: a row
+ * edited in the database hashes differently and is verified again.
+ */
+const VERIFIED = new BoundedMemo<boolean>(50_000);
+
 function candidateOf(view: AttestationView, version: VersionRecord): CandidateAttestation {
   const { record } = view;
   const base = {
@@ -73,11 +81,16 @@ function candidateOf(view: AttestationView, version: VersionRecord): CandidateAt
   if (!view.status.valid) return { ...base, status: view.status.code === 'KEY_REVOKED' ? 'revoked' : 'invalid', reason: view.status.message };
   if (view.key === undefined) return { ...base, status: 'invalid', reason: 'the signing key is no longer registered' };
   // The stored row is not trusted blindly: its signature and subject are checked again.
-  try {
-    verifyAttestationSignature(openAttestation(Buffer.from(record.bundle, 'utf8'), { maxBytes: MAX_BUNDLE_BYTES }), parsePublicKey(view.key.publicKeyPem));
-  } catch {
-    return { ...base, status: 'invalid', reason: 'the stored signature does not verify' };
-  }
+  const key = view.key;
+  const verified = VERIFIED.getOrSet(`${sha256Hex(key.publicKeyPem)}\n${sha256Hex(record.bundle)}`, () => {
+    try {
+      verifyAttestationSignature(openAttestation(Buffer.from(record.bundle, 'utf8'), { maxBytes: MAX_BUNDLE_BYTES }), parsePublicKey(key.publicKeyPem));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!verified) return { ...base, status: 'invalid', reason: 'the stored signature does not verify' };
   // Evidence names a pipeline step's products, not the version (§4.2); the chain rules read them.
   if (record.role !== 'evidence' && record.predicateType !== OMS_PREDICATE_TYPE && !subjectSha256s(view.statement).includes(version.digest.slice('sha256:'.length))) {
     return { ...base, status: 'invalid', reason: 'the statement is not about this version' };
