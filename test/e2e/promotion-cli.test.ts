@@ -7,7 +7,8 @@
  * (exit 3), and after the red-team approval is allowed with a VSA; a user with the same binding
  * gets exit 5; a stale --expect-current is ALIAS_MOVED (exit 1); `policy eval` exits 3 then 0;
  * `status` and `show` list the environments; `pull @production` verifies the VSA with the key
- * pinned at login or on first use and refuses another key or a VSA of another version (exit 4);
+ * pinned at login or on first use and refuses another key, a VSA of another version or a placement
+ * an insider stripped of its decision (exit 4);
  * `policy history` shows both versions with a diff; revoking the scanner key with
  * --compromised-since quarantines the placements and `pull @production` exits 4 naming it.
  * Run `npm run build` first.
@@ -283,7 +284,7 @@ describe.each(BACKENDS)('policies and gated promotion through the CLI on %s', (b
     expect(existsSync(file('never-written'))).toBe(false);
   }, TIMEOUT);
 
-  it('pull @production refuses a VSA of another version that an insider puts on the decision (exit 4)', async () => {
+  it('pull @production refuses a VSA of another version that an insider puts on the decision, and a placement stripped of its decision (exit 4)', async () => {
     const digest = pushed(v1);
     v2 = await pushModel('detector-v2', 'detector weights v2');
     ok(await admin('attestations', 'add', 'fraud/detector@v2', await attest(v2, VULNS, 'scanner', 'scan-v2.json')));
@@ -300,6 +301,20 @@ describe.each(BACKENDS)('policies and gated promotion through the CLI on %s', (b
       await rawSql(storage, 'update decisions set vsa = ? where id = ?', [String(row?.vsa), String(row?.id)]);
     }
     ok(await admin('pull', 'fraud/detector@production', '-o', file('pulled-restored')));
+
+    // An insider drops the decision from the production placement, as if registration had put it
+    // there: the logged registration names development, so there must be a decision and a VSA.
+    const [alias] = await rawSql(storage, 'select decision_id from aliases where namespace = ? and name = ? and environment = ?', ['fraud', 'detector', 'production']);
+    await rawSql(storage, 'update aliases set decision_id = null where namespace = ? and name = ? and environment = ?', ['fraud', 'detector', 'production']);
+    try {
+      const undecided = await admin('--json', 'pull', 'fraud/detector@production', '-o', file('never-written'));
+      expect(undecided.code).toBe(4);
+      expect(json(undecided)).toMatchObject({ error: { code: 'VERIFICATION_FAILED', details: { check: 'registration' } } });
+      expect(String((json(undecided).error as Json).message)).toMatch(/has no promotion decision, so no VSA, but the logged registration \(entry \d+\) placed the version in development/);
+      expect(existsSync(file('never-written'))).toBe(false);
+    } finally {
+      await rawSql(storage, 'update aliases set decision_id = ? where namespace = ? and name = ? and environment = ?', [String(alias?.decision_id), 'fraud', 'detector', 'production']);
+    }
   }, TIMEOUT);
 
   it('policy history shows both production versions with their digests, who proposed and approved them, and a diff', async () => {
