@@ -57,7 +57,12 @@ export async function openBlobStore(spec: string, dataDir: string): Promise<Blob
     if (dir === '') throw new CustodyError('CONFIG_INVALID', 'storage.blobs: file: needs a directory');
     return DirectoryBlobStore.open(path.resolve(dataDir, dir));
   }
-  throw new CustodyError('CONFIG_INVALID', 'storage.blobs: only file:DIR is supported by this version');
+  if (spec.startsWith('s3:')) {
+    // Loaded on demand: the AWS SDK is large and a directory store never needs it.
+    const [{ parseS3Location }, { S3BlobStore }] = await Promise.all([import('../store/s3/s3-location.js'), import('../store/s3/s3-blob-store.js')]);
+    return S3BlobStore.open(parseS3Location(spec));
+  }
+  throw new CustodyError('CONFIG_INVALID', 'storage.blobs: use file:DIR or s3://BUCKET?endpoint=…&region=…&forcePathStyle=true');
 }
 
 export async function startRegistry(options: StartOptions): Promise<RunningRegistry> {
