@@ -1,23 +1,19 @@
 /**
  * Exit code 3, "denied by policy" (SPEC §8), for `promote` and `policy eval` when the outcome is
- * deny. A denial is an answer, not a failure: the decision has been printed (with --json, as the
- * one JSON document) and nothing else is left to do. `exit-codes.ts` maps error codes, and no
- * error code means "denied" yet, so the command ends the process here with EXIT.denied once
- * stdout and stderr have taken everything written to them. When a POLICY_DENIED code exists,
- * throwing it replaces this.
+ * deny. A denial is an answer, not a failure: the command has already printed the decision (with
+ * --json, as the one JSON document), so it ends by throwing `PolicyDenied`, which the CLI's
+ * runner turns into EXIT.denied without printing anything more.
  */
-import { EXIT } from './exit-codes.js';
 
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    stream.write('', () => {
-      resolve();
-    });
-  });
+/** Thrown after a denial has been printed; the runner exits 3 and prints nothing else. */
+export class PolicyDenied extends Error {
+  constructor() {
+    super('denied by policy');
+    this.name = 'PolicyDenied';
+  }
 }
 
-/** Ends the CLI with exit code 3 after flushing its output. */
-export async function exitDenied(): Promise<never> {
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-  process.exit(EXIT.denied);
+/** Ends the command with exit code 3 (the decision has been printed already). */
+export function exitDenied(): never {
+  throw new PolicyDenied();
 }

@@ -8,6 +8,7 @@ import { CUSTODY_VERSION } from '../version.js';
 import { CliContext } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { registerAudit } from './commands/audit-command.js';
+import { PolicyDenied } from './denied-exit.js';
 import { registerAdmin } from './commands/admin-command.js';
 import { registerAttestations } from './commands/attestation-commands.js';
 import { registerBrowse } from './commands/browse-commands.js';
@@ -44,6 +45,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       await fn();
     } catch (error) {
+      if (error instanceof PolicyDenied) {
+        exitCode = EXIT.denied;
+        return;
+      }
       ctx.output().error(error);
       exitCode = error instanceof CustodyError ? exitCodeFor(error.code) : EXIT.error;
     }

@@ -35,7 +35,7 @@ export function registerPolicyEval(policy: Command, ctx: CliContext, run: (fn: (
         const ref = parseModelRef(refText);
         const evaluation = await ctx.withClient((c) => c.promotion.evaluate(ref, opts.env));
         out.result(evaluation, () => evaluationText(evaluation));
-        if (evaluation.evaluation.outcome === 'deny') await exitDenied();
+        if (evaluation.evaluation.outcome === 'deny') exitDenied();
       }),
     );
 }
