@@ -1,28 +1,73 @@
 /**
- * Vitest globalSetup: a throwaway PostgreSQL cluster for the whole run, so the contract suites
- * run against a real server with no network (STYLE.md §8). `postgres-server.ts` starts it under
- * a fresh /tmp directory on a free loopback port as the `postgres` user, and it is stopped by PID
- * and deleted when the run ends. Set CUSTODY_TEST_POSTGRES_URL to use an existing server instead
- * (each test creates and drops its own database on it).
+ * Vitest globalSetup: a throwaway PostgreSQL cluster and a throwaway Ceph RADOS Gateway (S3) for
+ * the whole run, so the contract suites run against real servers with no network (STYLE.md §8,
+ * issue 7 §2). `postgres-server.ts` and `ceph-server.ts` start them concurrently under fresh /tmp
+ * directories on free loopback ports (installing the Debian packages when missing); they are
+ * stopped by PID and deleted when the run ends. To use existing servers instead, set
+ * CUSTODY_TEST_POSTGRES_URL, and CUSTODY_TEST_S3_ENDPOINT with CUSTODY_TEST_S3_ACCESS_KEY_ID,
+ * CUSTODY_TEST_S3_SECRET_ACCESS_KEY (and optionally CUSTODY_TEST_S3_REGION); each test makes its
+ * own database or bucket there.
  */
 import type { TestProject } from 'vitest/node';
+import { startCeph } from './ceph-server.js';
 import { startPostgres } from './postgres-server.js';
+
+/** How tests reach the run's S3 server. */
+export interface TestS3 {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Superuser URL of the run's PostgreSQL server (its `postgres` database). */
     postgresUrl: string;
+    /** The run's S3 server (Ceph RGW) and a user's keys. */
+    s3: TestS3;
   }
 }
 
-/** Starts PostgreSQL (or adopts CUSTODY_TEST_POSTGRES_URL) and provides `postgresUrl`. */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+interface Started<T> {
+  readonly value: T;
+  stop(): Promise<void>;
+}
+
+async function postgres(): Promise<Started<string>> {
   const external = process.env['CUSTODY_TEST_POSTGRES_URL'];
-  if (external !== undefined && external !== '') {
-    project.provide('postgresUrl', external);
-    return () => Promise.resolve();
-  }
+  if (external !== undefined && external !== '') return { value: external, stop: () => Promise.resolve() };
   const cluster = await startPostgres();
-  project.provide('postgresUrl', cluster.url);
-  return () => cluster.stop();
+  return { value: cluster.url, stop: () => cluster.stop() };
+}
+
+async function s3(): Promise<Started<TestS3>> {
+  const endpoint = process.env['CUSTODY_TEST_S3_ENDPOINT'];
+  if (endpoint !== undefined && endpoint !== '') {
+    const accessKeyId = process.env['CUSTODY_TEST_S3_ACCESS_KEY_ID'] ?? '';
+    const secretAccessKey = process.env['CUSTODY_TEST_S3_SECRET_ACCESS_KEY'] ?? '';
+    if (accessKeyId === '' || secretAccessKey === '') {
+      throw new Error('CUSTODY_TEST_S3_ENDPOINT needs CUSTODY_TEST_S3_ACCESS_KEY_ID and CUSTODY_TEST_S3_SECRET_ACCESS_KEY');
+    }
+    const region = process.env['CUSTODY_TEST_S3_REGION'] ?? 'us-east-1';
+    return { value: { endpoint, region, accessKeyId, secretAccessKey }, stop: () => Promise.resolve() };
+  }
+  const server = await startCeph();
+  const { region, accessKeyId, secretAccessKey } = server;
+  return { value: { endpoint: server.endpoint, region, accessKeyId, secretAccessKey }, stop: () => server.stop() };
+}
+
+/** Starts PostgreSQL and Ceph at once (or adopts existing servers) and provides `postgresUrl` and `s3`. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const [pg, objects] = await Promise.allSettled([postgres(), s3()]);
+  if (pg.status === 'rejected' || objects.status === 'rejected') {
+    // One started and the other did not: stop the one that runs before failing.
+    await Promise.all([pg, objects].map((result) => (result.status === 'fulfilled' ? result.value.stop() : Promise.resolve())));
+    throw pg.status === 'rejected' ? pg.reason : objects.status === 'rejected' ? objects.reason : new Error('unreachable');
+  }
+  project.provide('postgresUrl', pg.value.value);
+  project.provide('s3', objects.value.value);
+  return async () => {
+    await Promise.all([pg.value.stop(), objects.value.stop()]);
+  };
 }
