@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -120,8 +120,8 @@ export async function startCeph(): Promise<CephServer> {
     try {
       // radosgw first (it talks to the others); its beast frontend often ignores SIGTERM, and the
       // data is thrown away, so each daemon gets a short grace before SIGKILL.
-      await stopDaemon(join(root, 'run', 'client.rgw.pid'), 1_000);
-      await Promise.all(['osd.0', 'mon.a'].map((name) => stopDaemon(join(root, 'run', `${name}.pid`), 3_000)));
+      await stopDaemon(join(root, 'run', 'client.rgw.pid'), 500);
+      await Promise.all(['osd.0', 'mon.a'].map((name) => stopDaemon(join(root, 'run', `${name}.pid`), 1_500)));
     } finally {
       await rm(root, { recursive: true, force: true });
     }
@@ -189,11 +189,20 @@ async function stopDaemon(pidFile: string, graceMs: number): Promise<void> {
   for (let i = 0; i < 100 && signal(pid, 0); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-/** Sends `sig` to `pid`; false when no such process exists. */
+/**
+ * Sends `sig` to `pid`; false when no such process exists. A zombie counts as gone: the daemons
+ * detach from us, and where nothing reaps orphans their exit would otherwise never show.
+ */
 function signal(pid: number, sig: NodeJS.Signals | 0): boolean {
   try {
     process.kill(pid, sig);
-    return true;
+  } catch {
+    return false;
+  }
+  if (sig !== 0) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
