@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    // Starts a throwaway PostgreSQL for the run and stops it by PID afterwards.
+    // Starts a throwaway PostgreSQL and a single-node Ceph RADOS Gateway (S3) for the run and stops them by PID afterwards.
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -2,7 +2,7 @@
  * The blob store seam (STYLE.md §2): content-addressed bytes, keyed by SHA-256 hex. Writes land
  * under a temporary name and become visible under their address only after the store itself has
  * recomputed the digest and found it equal to the expected one. Implementations: a local
- * directory (`fs/directory-blob-store.ts`); S3 comes later. One contract suite covers them all
+ * directory (`fs/directory-blob-store.ts`) and an S3-compatible bucket (`s3/s3-blob-store.ts`). One contract suite covers them all
  * (`test/store/blob-store.contract.ts`).
  */
 import type { Readable } from 'node:stream';
