@@ -51,7 +51,17 @@ export interface RunningRegistry extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function openBlobStore(spec: string, dataDir: string): Promise<BlobStore> {
+/** The static S3 credentials the configuration gives (`storage.s3AccessKeyId` + `s3SecretAccessKey`), if any. */
+export function s3CredentialsOf(config: Config): { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined {
+  const { s3AccessKeyId, s3SecretAccessKey } = config.storage;
+  return s3AccessKeyId === undefined || s3SecretAccessKey === undefined ? undefined : { accessKeyId: s3AccessKeyId, secretAccessKey: s3SecretAccessKey };
+}
+
+export async function openBlobStore(
+  spec: string,
+  dataDir: string,
+  credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string },
+): Promise<BlobStore> {
   if (spec.startsWith('file:')) {
     const dir = spec.slice('file:'.length);
     if (dir === '') throw new CustodyError('CONFIG_INVALID', 'storage.blobs: file: needs a directory');
@@ -60,7 +70,7 @@ export async function openBlobStore(spec: string, dataDir: string): Promise<Blob
   if (spec.startsWith('s3:')) {
     // Loaded on demand: the AWS SDK is large and a directory store never needs it.
     const [{ parseS3Location }, { S3BlobStore }] = await Promise.all([import('../store/s3/s3-location.js'), import('../store/s3/s3-blob-store.js')]);
-    return S3BlobStore.open(parseS3Location(spec));
+    return S3BlobStore.open({ ...parseS3Location(spec), ...(credentials === undefined ? {} : { credentials }) });
   }
   throw new CustodyError('CONFIG_INVALID', 'storage.blobs: use file:DIR or s3://BUCKET?endpoint=…&region=…&forcePathStyle=true');
 }
@@ -75,7 +85,7 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
   let blobStore: BlobStore | undefined;
   try {
     await metadata.migrate();
-    blobStore = await openBlobStore(config.storage.blobs, options.dataDir);
+    blobStore = await openBlobStore(config.storage.blobs, options.dataDir, s3CredentialsOf(config));
     // A crash may have left half-written temporary files: they were never visible; drop them.
     await blobStore.cleanupTemporary();
 

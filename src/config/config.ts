@@ -41,8 +41,14 @@ export const configSchema = z
       .object({
         metadata: z.string().min(1).default('sqlite:custody.db'),
         blobs: z.string().min(1).default('file:blobs'),
+        /** Static S3 credentials (both or neither); without them the AWS environment (AWS_ACCESS_KEY_ID, …) is used. */
+        s3AccessKeyId: z.string().min(1).max(256).optional(),
+        s3SecretAccessKey: z.string().min(1).max(1024).optional(),
       })
       .strict()
+      .refine((s) => (s.s3AccessKeyId === undefined) === (s.s3SecretAccessKey === undefined), {
+        message: 's3AccessKeyId and s3SecretAccessKey go together: set both or neither',
+      })
       .prefault({}),
     limits: z
       .object({
@@ -151,7 +157,7 @@ export type ConfigInput = z.input<typeof configSchema>;
 export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: readonly [string, string] }[] = (
   [
     ['server', ['host', 'port', 'publicUrl', 'logLevel', 'shutdownTimeoutMs', 'requestIdleTimeoutMs', 'headersTimeoutMs', 'maxHeaderBytes', 'maxConnections']],
-    ['storage', ['metadata', 'blobs']],
+    ['storage', ['metadata', 'blobs', 's3AccessKeyId', 's3SecretAccessKey']],
     ['limits', ['maxFileBytes', 'maxFiles', 'maxJsonBytes', 'maxManifestBytes', 'maxAnnotationsBytes', 'caseInsensitivePaths', 'authFailures', 'authFailureWindowSeconds']],
     ['log', ['origin', 'publicReads']],
     ['keys', ['log', 'vsa']],

@@ -45,7 +45,7 @@ export function registerAdmin(program: Command, ctx: CliContext, run: (fn: () =>
 
 async function verifyStoreOffline(opts: VerifyStoreOptions): Promise<StoreReport> {
   // Loaded on demand: client commands should not pay for the stores' modules.
-  const [{ loadConfig }, { openBlobStore }, { openMetadataStore }, { verifyStore }] = await Promise.all([
+  const [{ loadConfig }, { openBlobStore, s3CredentialsOf }, { openMetadataStore }, { verifyStore }] = await Promise.all([
     import('../../config/config.js'),
     import('../../app/start-registry.js'),
     import('../../store/open-metadata-store.js'),
@@ -66,7 +66,7 @@ async function verifyStoreOffline(opts: VerifyStoreOptions): Promise<StoreReport
 
   const metadata = await openMetadataStore(metadataSpec, dataDir);
   try {
-    const blobs = await openBlobStore(blobSpec, dataDir);
+    const blobs = await openBlobStore(blobSpec, dataDir, s3CredentialsOf(config));
     try {
       return await verifyStore({ metadata, blobs, logVerifier });
     } finally {
