@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import { CustodyError } from '../../domain/errors.js';
 import type { ApiToken, MetadataReader, MetadataTx, Principal, RoleBinding } from '../metadata-store.js';
-import { isLookupKey } from './lookup-keys.js';
+import { assertStorableText, isLookupKey } from './lookup-keys.js';
 import { decodeRow, toSafeInteger } from './row-codecs.js';
 import type { Database } from './schema.js';
 import { writeInSavepoint } from './write-in-savepoint.js';
@@ -42,18 +42,6 @@ function jsonList(value: readonly string[] | null, field: string): string | null
     throw new CustodyError('VALIDATION_FAILED', `${field} must be a list of strings`, { details: { field } });
   }
   return JSON.stringify(value);
-}
-
-/**
- * Rejects text no dialect stores faithfully: PostgreSQL refuses NUL and would replace unpaired
- * surrogates, and SQLite would store a name no lookup can find again.
- */
-function assertStorableText(row: Readonly<Record<string, unknown>>, what: string): void {
-  for (const [column, value] of Object.entries(row)) {
-    if (typeof value === 'string' && (value.includes('\u0000') || !value.isWellFormed())) {
-      throw new CustodyError('VALIDATION_FAILED', `${what}: ${column} holds NUL or unpaired surrogates`, { details: { column } });
-    }
-  }
 }
 
 /** Identity reads on the executor `db()` returns at each call. */

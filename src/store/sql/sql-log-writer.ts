@@ -5,6 +5,7 @@
  * id is CONFLICT with nothing partial. Rows are checked against the decoders before they are
  * written, so nothing stored is unreadable.
  */
+import { assertStorableText } from './lookup-keys.js';
 import type { Kysely } from 'kysely';
 import { CustodyError } from '../../domain/errors.js';
 import type { CheckpointRecord, LogHash, MetadataTx, NewLogEntry } from '../metadata-store.js';
@@ -28,11 +29,7 @@ export type LogWrites = Pick<MetadataTx, 'lockLogHead' | 'insertLogEntries' | 'i
  * and would silently replace lone surrogates, and the decoders define what reads back.
  */
 function assertStorable(kind: RowKind, row: Readonly<Record<string, unknown>>, what: string): void {
-  for (const [column, value] of Object.entries(row)) {
-    if (typeof value === 'string' && (value.includes('\u0000') || !value.isWellFormed())) {
-      throw new CustodyError('VALIDATION_FAILED', `${what}: ${column} holds NUL or unpaired surrogates`, { details: { column } });
-    }
-  }
+  assertStorableText(row, what);
   const column = rejectedColumn(kind, row);
   if (column !== undefined) throw new CustodyError('VALIDATION_FAILED', `${what}: invalid ${column}`, { details: { column } });
 }

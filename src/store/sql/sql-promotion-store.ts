@@ -8,7 +8,10 @@ import { sql, type Kysely } from 'kysely';
 import { CustodyError } from '../../domain/errors.js';
 import type { MetadataReader, MetadataTx } from '../metadata-store.js';
 import type { AliasRecord, DecisionRecord, PolicyRecord, PolicyTransition, QuarantineRecord } from '../promotion-records.js';
-import { isLookupKey } from './lookup-keys.js';
+import { isLookupKey, isStorableText } from './lookup-keys.js';
+
+/** True when every given value would be stored as given. */
+const storableTexts = (...values: readonly (string | undefined)[]): boolean => values.every((v) => v === undefined || isStorableText(v));
 import { assertPromotionRowStorable, decodePromotionRow } from './promotion-row-codecs.js';
 import type { Database, SqlDialectName } from './schema.js';
 import { writeInSavepoint } from './write-in-savepoint.js';
@@ -39,11 +42,6 @@ const MAX_ROWS = 10_000;
 function boundedLimit(limit: number): number {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_ROWS) throw new CustodyError('VALIDATION_FAILED', `limit must be 1 to ${MAX_ROWS}`);
   return limit;
-}
-
-/** False when a value would not be stored as given (NUL, unpaired surrogates). */
-function storableText(...values: readonly (string | undefined)[]): boolean {
-  return values.every((v) => v === undefined || (!v.includes('\u0000') && v.isWellFormed()));
 }
 
 /** Promotion reads on the executor `db()` returns at each call. */
@@ -210,7 +208,7 @@ export class SqlPromotionWriter implements PromotionWrites {
 
   async transitionPolicy(id: string, t: PolicyTransition): Promise<void> {
     if (!isLookupKey(id)) throw new CustodyError('CONFLICT', 'no such policy in that state');
-    if (!storableText(t.at, t.approvedBy)) throw new CustodyError('VALIDATION_FAILED', 'policies: transition text holds NUL or unpaired surrogates');
+    if (!storableTexts(t.at, t.approvedBy)) throw new CustodyError('VALIDATION_FAILED', 'policies: transition text holds NUL or unpaired surrogates');
     const set: Record<string, unknown> = { status: t.to };
     if (t.approvedBy !== undefined) {
       set.approved_by = t.approvedBy;
@@ -275,7 +273,7 @@ export class SqlPromotionWriter implements PromotionWrites {
 
   async clearQuarantines(versionId: string, environment: string, clearedAt: string, decisionId: string): Promise<number> {
     if (!isLookupKey(versionId, environment)) return 0;
-    if (!storableText(clearedAt, decisionId)) throw new CustodyError('VALIDATION_FAILED', 'quarantines: clearing text holds NUL or unpaired surrogates');
+    if (!storableTexts(clearedAt, decisionId)) throw new CustodyError('VALIDATION_FAILED', 'quarantines: clearing text holds NUL or unpaired surrogates');
     const result = await this.db()
       .updateTable('quarantines')
       .set({ cleared_at: clearedAt, cleared_by: decisionId })

@@ -3,6 +3,7 @@
  * primitives as `row-codecs.ts`: a row is hostile until decoded, and a corrupt one is INTERNAL
  * naming the table and column, never the content.
  */
+import { assertStorableText } from './lookup-keys.js';
 import { z } from 'zod';
 import { CustodyError } from '../../domain/errors.js';
 import type { AttestationRecord, LineageEdge, SignerKeyRecord } from '../trust-records.js';
@@ -124,11 +125,7 @@ export function decodeTrustRow<K extends TrustRowKind>(kind: K, row: unknown): z
 
 /** Throws VALIDATION_FAILED when a row about to be written would not read back. */
 export function assertTrustRowStorable(kind: TrustRowKind, row: Readonly<Record<string, unknown>>): void {
-  for (const [column, value] of Object.entries(row)) {
-    if (typeof value === 'string' && (value.includes('\u0000') || !value.isWellFormed())) {
-      throw new CustodyError('VALIDATION_FAILED', `${kind}: ${column} holds NUL or unpaired surrogates`, { details: { column } });
-    }
-  }
+  assertStorableText(row, kind);
   const result = TRUST_DECODERS[kind].safeParse(row);
   if (!result.success) {
     const column = result.error.issues[0]?.path[0];
