@@ -1,8 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Suites that start registries run twice: once with blobs in the data directory (`file`), once
+ * with blobs in a bucket of the run's Ceph RGW (`s3`, issue 7: the full suite on both blob
+ * stores, each on SQLite and PostgreSQL). Unit suites that never touch a blob store run once.
+ */
+const REGISTRY_SUITES = ['test/api/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/service/**/*.test.ts', 'test/sdk/**/*.test.ts'];
+/** Suites that already choose their blob store themselves. */
+const OWN_BLOB_STORE = ['test/api/s3-registry.test.ts', 'test/e2e/replicas.test.ts', 'test/e2e/fault-*.test.ts', 'test/e2e/faults.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     // Starts a throwaway PostgreSQL and a single-node Ceph RADOS Gateway (S3) for the run and stops them by PID afterwards.
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
@@ -10,5 +18,15 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more workers only thrash.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'file', include: ['test/**/*.test.ts', 'src/**/*.test.ts'], env: { CUSTODY_TEST_BLOBS: 'file' } },
+      },
+      {
+        extends: true,
+        test: { name: 's3', include: REGISTRY_SUITES, exclude: OWN_BLOB_STORE, env: { CUSTODY_TEST_BLOBS: 's3' } },
+      },
+    ],
   },
 });

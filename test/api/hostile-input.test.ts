@@ -7,9 +7,7 @@
  * Content-Length, chunked bodies, a disconnect) is sent over raw sockets.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRoutes } from '../../src/api/routes/all-routes.js';
@@ -17,6 +15,7 @@ import { generateApiToken, hashApiToken } from '../../src/auth/api-token.js';
 import type { ErrorCode } from '../../src/domain/errors.js';
 import { newId } from '../../src/domain/ids.js';
 import { BACKENDS, REPO_ROOT, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { storedUploadSessions, temporaryBlobWrites, uploadSessionStored } from '../support/stored-blobs.js';
 
 const MiB = 1024 * 1024;
 
@@ -187,8 +186,6 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
   }
 }
 
-const tmpDir = (reg: TestRegistry): string => path.join(reg.dataDir, 'blobs', 'tmp');
-const uploadsDir = (reg: TestRegistry): string => path.join(reg.dataDir, 'blobs', 'uploads');
 
 async function versionCount(reg: TestRegistry, name: string): Promise<number> {
   const res = await call(reg, 'GET', `/api/v1/models/ns/${name}/versions`);
@@ -208,10 +205,10 @@ async function blobStatus(reg: TestRegistry, digest: string): Promise<number> {
 async function expectNothingStored(reg: TestRegistry, what: { model?: string; blobs?: readonly string[]; session?: string }): Promise<void> {
   if (what.model !== undefined) expect(await versionCount(reg, what.model), `versions of ns/${what.model}`).toBe(0);
   for (const digest of what.blobs ?? []) expect(await blobStatus(reg, digest), `HEAD ${digest}`).toBe(404);
-  expect(await readdir(tmpDir(reg)), 'blobs/tmp/').toEqual([]);
+  expect(await temporaryBlobWrites(reg), 'temporary blob writes').toEqual([]);
   if (what.session !== undefined) {
     expectProblem(await call(reg, 'GET', `/api/v1/uploads/${what.session}`), 404, 'UPLOAD_NOT_FOUND');
-    expect(await readdir(uploadsDir(reg)), 'blobs/uploads/').not.toContain(what.session);
+    expect(await uploadSessionStored(reg, what.session), 'session storage').toBe(false);
   }
 }
 
@@ -394,7 +391,7 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
           expectNoInternals(reply.text);
           if (reply.status === 422) expectProblem(reply, 422, 'DIGEST_MISMATCH');
         }
-        await eventually(async () => (await readdir(tmpDir(reg))).length === 0, 'blobs/tmp/ is emptied');
+        await eventually(async () => (await temporaryBlobWrites(reg)).length === 0, 'temporary blob writes are gone');
         await expectNothingStored(reg, { blobs: [digestOf(bytes), digestOf(bytes.subarray(0, 5))] });
       });
 
@@ -403,7 +400,7 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
         const head = requestHead(reg, 'PUT', `/api/v1/blobs/${digestOf(bytes)}`, { 'content-length': '10', 'content-type': 'application/octet-stream' });
         const replies = await rawExchange(reg, head, bytes.subarray(0, 5), { halfClose: true });
         expect(replies.map((r) => r.status)).toEqual([400]);
-        await eventually(async () => (await readdir(tmpDir(reg))).length === 0, 'blobs/tmp/ is emptied');
+        await eventually(async () => (await temporaryBlobWrites(reg)).length === 0, 'temporary blob writes are gone');
         await expectNothingStored(reg, { blobs: [digestOf(bytes), digestOf(bytes.subarray(0, 5))] });
       });
 
@@ -467,11 +464,12 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
         await writeAll(socket, requestHead(reg, 'PUT', `/api/v1/blobs/${digest}`, { 'content-length': String(content.length), 'content-type': 'application/octet-stream' }));
         await writeAll(socket, content.subarray(0, MiB));
         await eventually(async () => (await receivedBytes(reg)) - before >= MiB, 'the server received the first MiB');
-        // While the upload is in flight its bytes sit in a temporary file…
-        expect((await readdir(tmpDir(reg))).length).toBe(1);
+        // While the upload is in flight its bytes sit in a temporary file (the S3 store holds the
+        // first part in memory until a whole part has arrived, so there is nothing to see there)…
+        if (reg.blobs.kind === 'file') expect(await temporaryBlobWrites(reg)).toHaveLength(1);
         socket.destroy();
         // …which the server removes once it notices the client is gone.
-        await eventually(async () => (await readdir(tmpDir(reg))).length === 0, 'blobs/tmp/ is emptied');
+        await eventually(async () => (await temporaryBlobWrites(reg)).length === 0, 'temporary blob writes are gone');
         await expectNothingStored(reg, { blobs: [digest] });
       });
 
@@ -513,8 +511,8 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
         expect(commit.status, commit.text).toBe(201);
         const served = await fetch(`${reg.url}/api/v1/blobs/${digest}`, { headers: { authorization: `Bearer ${reg.token}` } });
         expect(digestOf(Buffer.from(await served.arrayBuffer()))).toBe(digest);
-        expect(await readdir(tmpDir(reg))).toEqual([]);
-        expect(await readdir(uploadsDir(reg))).not.toContain(id);
+        expect(await temporaryBlobWrites(reg)).toEqual([]);
+        expect(await uploadSessionStored(reg, id)).toBe(false);
       });
     });
 
@@ -561,11 +559,11 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
       });
 
       it('rejects an upload session body with an unknown field as VALIDATION_FAILED naming it', async () => {
-        const before = await readdir(uploadsDir(reg));
+        const before = await storedUploadSessions(reg);
         const problem = expectProblem(await call(reg, 'POST', '/api/v1/uploads', { json: { digest: digestOf('x'), size: 1, offset: 5 } }), 400, 'VALIDATION_FAILED');
         expect(problem.detail).toContain('offset');
         await expectNothingStored(reg, {});
-        expect(await readdir(uploadsDir(reg))).toEqual(before);
+        expect(await storedUploadSessions(reg)).toEqual(before);
       });
 
       it('rejects a commit body with an unknown field as VALIDATION_FAILED naming it, keeping the session', async () => {
@@ -785,7 +783,7 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
 
     it('rejects an upload session for 2048 bytes with FILE_TOO_LARGE and opens none', async () => {
       expectProblem(await call(reg, 'POST', '/api/v1/uploads', { json: { digest: digestOf(twoKiB), size: 2048 } }), 413, 'FILE_TOO_LARGE');
-      expect(await readdir(uploadsDir(reg))).toEqual([]);
+      expect(await storedUploadSessions(reg)).toEqual([]);
       await expectNothingStored(reg, { blobs: [digestOf(twoKiB)] });
     });
 
@@ -795,13 +793,13 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
     it('rejects a JSON body over maxJsonBytes with an honest Content-Length as BODY_TOO_LARGE', async () => {
       expect(paddedSessionBody.length).toBeGreaterThan(2048);
       expectProblem(await call(reg, 'POST', '/api/v1/uploads', { body: paddedSessionBody, headers: { 'content-type': 'application/json' } }), 413, 'BODY_TOO_LARGE');
-      expect(await readdir(uploadsDir(reg))).toEqual([]);
+      expect(await storedUploadSessions(reg)).toEqual([]);
     });
 
     it('rejects a chunked JSON body over maxJsonBytes, with no Content-Length, as BODY_TOO_LARGE', async () => {
       const head = requestHead(reg, 'POST', '/api/v1/uploads', { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
       expectProblem(only(await rawExchange(reg, head, chunked(paddedSessionBody.subarray(0, 1500), paddedSessionBody.subarray(1500)))), 413, 'BODY_TOO_LARGE');
-      expect(await readdir(uploadsDir(reg))).toEqual([]);
+      expect(await storedUploadSessions(reg)).toEqual([]);
     });
 
     it('rejects a registration with more files than maxFiles as TOO_MANY_FILES and stores nothing', async () => {

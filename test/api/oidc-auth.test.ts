@@ -19,7 +19,7 @@ import { generateApiToken } from '../../src/auth/api-token.js';
 import { startRegistry, type RunningRegistry } from '../../src/app/start-registry.js';
 import { resolveConfig, type ConfigInput } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { BACKENDS, createTestStorage, TEST_AUTH_FAILURES, WITHOUT_PROVENANCE, type Backend } from '../support/registry.js';
+import { BACKENDS, blobsConfig, createTestStorage, TEST_AUTH_FAILURES, WITHOUT_PROVENANCE, type Backend } from '../support/registry.js';
 
 const AUDIENCE = 'custody';
 const SUBJECT = 'repo:acme/fraud:ref:refs/heads/main';
@@ -59,7 +59,7 @@ async function startLoggedRegistry(backend: Backend, config: ConfigInput, prepar
   try {
     await prepare?.(storage.dataDir);
     const effective = resolveConfig(
-      { ...config, server: { port: 0 }, storage: { metadata: storage.metadataSpec }, provenance: WITHOUT_PROVENANCE, limits: { authFailures: TEST_AUTH_FAILURES } },
+      { ...config, server: { port: 0 }, storage: { metadata: storage.metadataSpec, ...blobsConfig(storage.blobs) }, provenance: WITHOUT_PROVENANCE, limits: { authFailures: TEST_AUTH_FAILURES } },
       {},
     );
     registry = await startRegistry({ config: effective, dataDir: storage.dataDir, bootstrapToken: token, logger: createLogger('debug', (line) => lines.push(line)) });

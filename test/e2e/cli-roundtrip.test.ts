@@ -123,7 +123,7 @@ describe.each(BACKENDS)('custody CLI against a spawned server on %s', (backend) 
     storage = await createTestStorage(backend);
     out = await mkdtemp(path.join(tmpdir(), `custody-e2e-out-${backend}-`));
     const token = generateApiToken();
-    server = await spawnServer({ dataDir: storage.dataDir, metadataSpec: storage.metadataSpec, token });
+    server = await spawnServer({ dataDir: storage.dataDir, metadataSpec: storage.metadataSpec, blobs: storage.blobs, token });
     env = {
       CUSTODY_SERVER: server.url,
       CUSTODY_TOKEN: token,

@@ -165,7 +165,7 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
     XDG_CONFIG_HOME: path.join(out, 'xdg'),
   });
   const start = async (env: Record<string, string> = {}): Promise<SpawnedServer> => {
-    const server = await spawnServer({ dataDir: storage.dataDir, metadataSpec: storage.metadataSpec, token, env });
+    const server = await spawnServer({ dataDir: storage.dataDir, metadataSpec: storage.metadataSpec, blobs: storage.blobs, token, env });
     servers.push(server);
     return server;
   };

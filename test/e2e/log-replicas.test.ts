@@ -126,7 +126,7 @@ describe('two server processes on one PostgreSQL', () => {
 
   beforeAll(async () => {
     storage = await createTestStorage('postgres');
-    const a = await spawnServer({ dataDir: storage.dataDir, metadataSpec: storage.metadataSpec, token });
+    const a = await spawnServer({ dataDir: storage.dataDir, metadataSpec: storage.metadataSpec, blobs: storage.blobs, token });
     replicas.push({ name: 'A', server: a });
 
     // Replica B signs with the same log key: copy A's (created on its first start).
@@ -136,7 +136,7 @@ describe('two server processes on one PostgreSQL', () => {
     await chmod(keysB, 0o700);
     await copyFile(path.join(storage.dataDir, 'keys', 'log.key'), path.join(keysB, 'log.key'));
     await chmod(path.join(keysB, 'log.key'), 0o600);
-    const b = await spawnServer({ dataDir: dataDirB, metadataSpec: storage.metadataSpec, token });
+    const b = await spawnServer({ dataDir: dataDirB, metadataSpec: storage.metadataSpec, blobs: storage.blobs, token });
     replicas.push({ name: 'B', server: b });
 
     const keys = await Promise.all(replicas.map((r) => json<{ origin: string; verifierKey: string }>(r, '/api/v1/log/key')));

@@ -4,13 +4,14 @@
  * database, makes the pull fail with VERIFICATION_FAILED (CLI exit code 4) and leaves neither
  * the target nor any temporary file behind.
  */
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/domain/errors.js';
 import { runCli, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { overwriteStoredBlob } from '../support/stored-blobs.js';
 
 describe('pull verification against a tampered registry', () => {
   let reg: TestRegistry;
@@ -59,9 +60,7 @@ describe('pull verification against a tampered registry', () => {
     const weights = version.files.find((f) => f.path === 'weights.bin');
     if (weights === undefined) throw new Error('weights.bin missing from the manifest');
     const hex = weights.digest.slice('sha256:'.length);
-    const blobFile = path.join(reg.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
-    await chmod(blobFile, 0o644);
-    await writeFile(blobFile, Buffer.alloc(4096, 8)); // same size, other bytes
+    await overwriteStoredBlob(reg, hex, Buffer.alloc(4096, 8)); // same size, other bytes
 
     const error = await pullFails();
     expect(error.code).toBe('VERIFICATION_FAILED');

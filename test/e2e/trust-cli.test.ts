@@ -102,7 +102,7 @@ describe.each(BACKENDS)('keys, attestations, verified metadata, lineage and pull
     storage = await createTestStorage(backend);
     work = await mkdtemp(path.join(tmpdir(), `custody-trust-cli-${backend}-`));
     const token = generateApiToken();
-    server = await spawnServer({ dataDir: storage.dataDir, metadataSpec: storage.metadataSpec, token, env: { CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY: 'true' } });
+    server = await spawnServer({ dataDir: storage.dataDir, metadataSpec: storage.metadataSpec, blobs: storage.blobs, token, env: { CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY: 'true' } });
     env = { CUSTODY_SERVER: server.url, CUSTODY_TOKEN: token, XDG_CONFIG_HOME: path.join(work, 'xdg') };
     for (const [dir, content] of [['base', 'base weights'], ['child', 'fine-tuned weights']] as const) {
       await mkdir(file(dir));

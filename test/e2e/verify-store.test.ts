@@ -52,7 +52,7 @@ describe.each(BACKENDS)('custody admin verify-store on %s', (backend) => {
   });
 
   function verifyStore(args: readonly string[] = [], dataDir = reg.dataDir): Promise<CliResult> {
-    return runCli([...args, 'admin', 'verify-store', '--data', dataDir], { CUSTODY_STORAGE_METADATA: reg.metadataSpec });
+    return runCli([...args, 'admin', 'verify-store', '--data', dataDir], { CUSTODY_STORAGE_METADATA: reg.metadataSpec, ...reg.blobs.serverEnv });
   }
 
   it('exits 0 with a summary on the stores the server left, and prints the report with --json', async () => {
@@ -80,7 +80,7 @@ describe.each(BACKENDS)('custody admin verify-store on %s', (backend) => {
       expect(await exists(keyFile)).toBe(false);
       // A pinned verifier key stands in for the key file.
       const { verifierKey } = await loadOrCreateLogKey(moved, 'custody.local/log');
-      const pinned = await runCli(['admin', 'verify-store', '--data', reg.dataDir, '--log-key', verifierKey], { CUSTODY_STORAGE_METADATA: reg.metadataSpec });
+      const pinned = await runCli(['admin', 'verify-store', '--data', reg.dataDir, '--log-key', verifierKey], { CUSTODY_STORAGE_METADATA: reg.metadataSpec, ...reg.blobs.serverEnv });
       expect(pinned.code, pinned.stdout + pinned.stderr).toBe(0);
     } finally {
       await rename(moved, keyFile);

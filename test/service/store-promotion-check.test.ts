@@ -8,14 +8,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBlobStore } from '../../src/app/start-registry.js';
 import { loadOrCreateLogKey } from '../../src/log/log-key.js';
 import { parseVerifierKey } from '../../src/log/signed-note.js';
 import { parsePolicyDocument, readPolicyFixtures } from '../../src/policy/index.js';
 import { verifyStore, type StoreProblem, type StoreReport } from '../../src/service/store-verifier.js';
 import { openMetadataStore } from '../../src/store/open-metadata-store.js';
 import { rawSql } from '../support/raw-sql.js';
-import { BACKENDS, REPO_ROOT, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { BACKENDS, REPO_ROOT, openTestBlobStore, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { addKey, api, makeKey, provenancePredicate, register, signBundle, SLSA, uploadRandomModel, VULNS, type JsonReply } from '../support/trust-fixtures.js';
 
 type Json = Record<string, unknown>;
@@ -153,7 +152,7 @@ describe.each(BACKENDS)('admin verify-store: promotion state on %s', (backend) =
   async function verify(reg: TestRegistry): Promise<StoreReport> {
     const metadata = await openMetadataStore(reg.metadataSpec, reg.dataDir);
     try {
-      const blobs = await openBlobStore('file:blobs', reg.dataDir);
+      const blobs = await openTestBlobStore(reg);
       try {
         const logVerifier = parseVerifierKey((await loadOrCreateLogKey(path.join(reg.dataDir, 'keys', 'log.key'), 'custody.local/log')).verifierKey);
         return await verifyStore({ metadata, blobs, logVerifier });

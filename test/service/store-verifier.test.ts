@@ -5,18 +5,18 @@
  * each edit naming the log index or the record involved. Once per metadata backend.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBlobStore } from '../../src/app/start-registry.js';
 import { loadOrCreateLogKey } from '../../src/log/log-key.js';
 import { hashLeaf } from '../../src/log/merkle.js';
 import { ed25519RawPublicKey, formatVerifierKey, parseVerifierKey } from '../../src/log/signed-note.js';
 import { verifyStore, type LogVerifier, type StoreProblem, type StoreReport } from '../../src/service/store-verifier.js';
 import { openMetadataStore } from '../../src/store/open-metadata-store.js';
 import { rawSql, type SqlRow } from '../support/raw-sql.js';
-import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { deleteStoredBlob, overwriteStoredBlob } from '../support/stored-blobs.js';
+import { BACKENDS, openTestBlobStore, startTestRegistry, type TestRegistry } from '../support/registry.js';
 
 const MODELS = ['team/alpha', 'team/beta', 'lab/gamma'] as const;
 /** Distinct content per model, plus one file alpha and gamma share (one blob, two references). */
@@ -72,7 +72,7 @@ describe.each(BACKENDS)('admin verify-store on %s', (backend) => {
   async function verify(reg: TestRegistry, logVerifier?: LogVerifier): Promise<StoreReport> {
     const metadata = await openMetadataStore(reg.metadataSpec, reg.dataDir);
     try {
-      const blobs = await openBlobStore('file:blobs', reg.dataDir);
+      const blobs = await openTestBlobStore(reg);
       try {
         const verifier = logVerifier ?? parseVerifierKey((await loadOrCreateLogKey(path.join(reg.dataDir, 'keys', 'log.key'), 'custody.local/log')).verifierKey);
         return await verifyStore({ metadata, blobs, logVerifier: verifier });
@@ -234,12 +234,10 @@ describe.each(BACKENDS)('admin verify-store on %s', (backend) => {
     const reg = await populated();
     const corrupt = sha256(FILES['team/alpha']['weights.bin'] ?? '');
     const missing = sha256(FILES['lab/gamma']['model.bin'] ?? '');
-    const file = (hex: string): string => path.join(reg.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
-    const bytes = await readFile(file(corrupt));
+    const bytes = Buffer.from(FILES['team/alpha']['weights.bin'] ?? '');
     bytes[100] = (bytes[100] ?? 0) ^ 0xff;
-    await chmod(file(corrupt), 0o600);
-    await writeFile(file(corrupt), bytes);
-    await unlink(file(missing));
+    await overwriteStoredBlob(reg, corrupt, bytes);
+    await deleteStoredBlob(reg, missing);
     const report = await verify(reg);
     expect(report.problems).toHaveLength(2);
     expect(report.problems).toEqual(expect.arrayContaining([problemAt('blob-corrupt', { record: `sha256:${corrupt}` }), problemAt('blob-missing', { record: `sha256:${missing}` })]));

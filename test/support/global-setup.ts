@@ -57,17 +57,58 @@ async function s3(): Promise<Started<TestS3>> {
   return { value: { endpoint: server.endpoint, region, accessKeyId, secretAccessKey }, stop: () => server.stop() };
 }
 
-/** Starts PostgreSQL and Ceph at once (or adopts existing servers) and provides `postgresUrl` and `s3`. */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+interface Servers {
+  readonly postgresUrl: string;
+  readonly s3: TestS3;
+  stop(): Promise<void>;
+}
+
+async function startServers(): Promise<Servers> {
   const [pg, objects] = await Promise.allSettled([postgres(), s3()]);
   if (pg.status === 'rejected' || objects.status === 'rejected') {
     // One started and the other did not: stop the one that runs before failing.
     await Promise.all([pg, objects].map((result) => (result.status === 'fulfilled' ? result.value.stop() : Promise.resolve())));
     throw pg.status === 'rejected' ? pg.reason : objects.status === 'rejected' ? objects.reason : new Error('unreachable');
   }
-  project.provide('postgresUrl', pg.value.value);
-  project.provide('s3', objects.value.value);
+  return {
+    postgresUrl: pg.value.value,
+    s3: objects.value.value,
+    stop: async () => {
+      await Promise.all([pg.value.stop(), objects.value.stop()]);
+    },
+  };
+}
+
+/**
+ * Every vitest project (`file` and `s3` blobs, vitest.config.ts) runs this setup; they share one
+ * PostgreSQL and one Ceph, started by the first and stopped by the last. The state lives on
+ * `globalThis` because each project may load this module afresh.
+ */
+const SHARED = Symbol.for('custody.test.servers');
+interface Shared {
+  servers: Promise<Servers>;
+  users: number;
+}
+
+/** Starts PostgreSQL and Ceph at once (or adopts existing servers) and provides `postgresUrl` and `s3`. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const registry = globalThis as { [SHARED]?: Shared | undefined };
+  const shared = (registry[SHARED] ??= { servers: startServers(), users: 0 });
+  shared.users += 1;
+  let servers: Servers;
+  try {
+    servers = await shared.servers;
+  } catch (error) {
+    shared.users -= 1;
+    if (shared.users === 0) registry[SHARED] = undefined;
+    throw error;
+  }
+  project.provide('postgresUrl', servers.postgresUrl);
+  project.provide('s3', servers.s3);
   return async () => {
-    await Promise.all([pg.value.stop(), objects.value.stop()]);
+    shared.users -= 1;
+    if (shared.users > 0) return;
+    registry[SHARED] = undefined;
+    await servers.stop();
   };
 }

@@ -12,13 +12,23 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig, type ConfigInput } from '../../src/config/config.js';
 import { generateApiToken } from '../../src/auth/api-token.js';
-import { startRegistry, type RunningRegistry } from '../../src/app/start-registry.js';
+import { openBlobStore, startRegistry, type RunningRegistry } from '../../src/app/start-registry.js';
+import type { BlobStore } from '../../src/store/blob-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { CustodyClient } from '../../src/sdk/custody-client.js';
 import { createPostgresDatabase } from './databases.js';
+import { dropBucket, newBucketName, s3ServerEnv, s3StorageConfig } from './s3-storage.js';
 
 export type Backend = 'sqlite' | 'postgres';
 export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
+
+/**
+ * Where registries under test keep their blobs: a data-directory store, or — with
+ * `CUSTODY_TEST_BLOBS=s3`, which the `s3` vitest project sets — a fresh bucket per registry on the
+ * run's Ceph RGW (issue 7: the full suite passes on both blob stores, on both metadata stores).
+ */
+export type BlobBackend = 'file' | 's3';
+export const TEST_BLOBS: BlobBackend = process.env['CUSTODY_TEST_BLOBS'] === 's3' ? 's3' : 'file';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI_PATH = path.join(REPO_ROOT, 'bin', 'custody.js');
@@ -30,30 +40,62 @@ export interface TestRegistry {
   readonly dataDir: string;
   /** The `storage.metadata` setting in use (so a restarted server can reuse the database). */
   readonly metadataSpec: string;
+  /** Where its blobs are (`TEST_BLOBS`), and the environment that points a spawned server or CLI there. */
+  readonly blobs: TestBlobs;
   readonly registry: RunningRegistry;
   client(token?: string): CustodyClient;
   /** Stops the server and deletes its data directory and database. */
   stop(): Promise<void>;
 }
 
+/** The blob store of a registry under test. */
+export type TestBlobs =
+  | { readonly kind: 'file'; readonly spec: 'file:blobs'; readonly serverEnv: Record<string, string> }
+  | { readonly kind: 's3'; readonly spec: string; readonly bucket: string; readonly serverEnv: Record<string, string> };
+
 export interface TestStorage {
   readonly dataDir: string;
   readonly metadataSpec: string;
+  readonly blobs: TestBlobs;
   cleanup(): Promise<void>;
 }
 
-/** A fresh data directory and a fresh metadata database for one backend. */
-export async function createTestStorage(backend: Backend): Promise<TestStorage> {
+function testBlobs(kind: BlobBackend): TestBlobs {
+  if (kind === 'file') return { kind, spec: 'file:blobs', serverEnv: {} };
+  const bucket = newBucketName('custody-reg');
+  const serverEnv = s3ServerEnv(bucket);
+  return { kind, spec: serverEnv['CUSTODY_STORAGE_BLOBS'] ?? '', bucket, serverEnv };
+}
+
+/** The `storage` configuration keys for a registry in this process on these blobs. */
+export function blobsConfig(blobs: TestBlobs): { blobs: string; s3AccessKeyId?: string; s3SecretAccessKey?: string } {
+  return blobs.kind === 'file' ? { blobs: blobs.spec } : s3StorageConfig(blobs.bucket);
+}
+
+/** A fresh data directory, a fresh metadata database for one backend and fresh blob storage (`TEST_BLOBS` unless given). */
+export async function createTestStorage(backend: Backend, blobKind: BlobBackend = TEST_BLOBS): Promise<TestStorage> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'custody-test-'));
+  const blobs = testBlobs(blobKind);
+  const dropBlobs = (): Promise<void> => (blobs.kind === 's3' ? dropBucket(blobs.bucket) : Promise.resolve());
   if (backend === 'sqlite') {
-    return { dataDir, metadataSpec: 'sqlite:custody.db', cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+    return {
+      dataDir,
+      metadataSpec: 'sqlite:custody.db',
+      blobs,
+      cleanup: async () => {
+        await dropBlobs();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
   }
   const db = await createPostgresDatabase();
   return {
     dataDir,
     metadataSpec: db.url,
+    blobs,
     cleanup: async () => {
       await db.drop();
+      await dropBlobs();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -81,7 +123,7 @@ export async function startTestRegistry(backend: Backend, config: ConfigInput = 
     {
       ...config,
       server: { port: 0, ...(config.server ?? {}) },
-      storage: { metadata: storage.metadataSpec, ...(config.storage ?? {}) },
+      storage: { metadata: storage.metadataSpec, ...blobsConfig(storage.blobs), ...(config.storage ?? {}) },
       provenance: { ...WITHOUT_PROVENANCE, ...(config.provenance ?? {}) },
       limits: { authFailures: TEST_AUTH_FAILURES, ...(config.limits ?? {}) },
     },
@@ -99,6 +141,7 @@ export async function startTestRegistry(backend: Backend, config: ConfigInput = 
     token,
     dataDir: storage.dataDir,
     metadataSpec: storage.metadataSpec,
+    blobs: storage.blobs,
     registry,
     client: (t = token) => new CustodyClient({ server: registry.url, token: t }),
     stop: async () => {
@@ -119,8 +162,18 @@ export interface SpawnedServer {
   kill9(): Promise<void>;
 }
 
-/** Runs `custody serve` as a child process and waits until it listens. */
-export async function spawnServer(options: { dataDir: string; metadataSpec: string; token: string; env?: Record<string, string>; args?: string[] }): Promise<SpawnedServer> {
+/**
+ * Runs `custody serve` as a child process and waits until it listens. `blobs` (a TestStorage's)
+ * points it at that storage's blob store; without it the server uses its data directory.
+ */
+export async function spawnServer(options: {
+  dataDir: string;
+  metadataSpec: string;
+  token: string;
+  blobs?: TestBlobs;
+  env?: Record<string, string>;
+  args?: string[];
+}): Promise<SpawnedServer> {
   const child = spawn(process.execPath, [CLI_PATH, 'serve', '--data', options.dataDir, '--port', '0', ...(options.args ?? [])], {
     env: {
       ...process.env,
@@ -130,6 +183,7 @@ export async function spawnServer(options: { dataDir: string; metadataSpec: stri
       // See WITHOUT_PROVENANCE; pass CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY=true to test entry checks.
       CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY: 'false',
       CUSTODY_LIMITS_AUTH_FAILURES: String(TEST_AUTH_FAILURES),
+      ...(options.blobs?.serverEnv ?? {}),
       ...(options.env ?? {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -194,4 +248,12 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
     child.once('error', reject);
     child.once('exit', (code) => { resolve({ code, stdout, stderr }); });
   });
+}
+
+/** Opens the blob store of a registry under test (e.g. for an offline `verifyStore` or to inspect it). */
+export async function openTestBlobStore(storage: { readonly dataDir: string; readonly blobs: TestBlobs }): Promise<BlobStore> {
+  const config = blobsConfig(storage.blobs);
+  const credentials =
+    config.s3AccessKeyId === undefined || config.s3SecretAccessKey === undefined ? undefined : { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey };
+  return openBlobStore(storage.blobs.spec, storage.dataDir, credentials);
 }
