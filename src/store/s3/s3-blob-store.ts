@@ -31,7 +31,7 @@ import { consumeSource } from '../fs/consume-source.js';
 import { isS3NotFound, sendS3, sendS3OrMissing } from './s3-call.js';
 import type { S3Location } from './s3-location.js';
 import { listSession, sessionMarkerKey, storeSessionParts } from './s3-session-parts.js';
-import { abandonMultipartUpload, DEFAULT_PART_BYTES, VerifiedObjectWriter } from './verified-object-writer.js';
+import { abandonMultipartUpload, DEFAULT_PART_BYTES, partBytesFor, VerifiedObjectWriter } from './verified-object-writer.js';
 
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const BLOB_PREFIX = 'blobs/sha256/';
@@ -42,7 +42,10 @@ export interface S3BlobStoreOptions extends S3Location {
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** Bytes per multipart part and per stored session piece (≥ 5 MiB). */
   readonly partBytes?: number;
-  /** Unfinished multipart uploads older than this are aborted by `cleanupTemporary` (default 1 h). */
+  /**
+   * Unfinished multipart uploads older than this are aborted by `cleanupTemporary` (default 24 h:
+   * another replica may still be writing a large blob, and an upload's age is all S3 tells).
+   */
   readonly temporaryMaxAgeMs?: number;
   /** Per-request timeout, so an unreachable S3 fails as SERVICE_UNAVAILABLE rather than hangs. */
   readonly requestTimeoutMs?: number;
@@ -67,11 +70,14 @@ export class S3BlobStore implements BlobStore {
     options: S3BlobStoreOptions,
   ) {
     this.partBytes = Math.max(5 * 1024 * 1024, options.partBytes ?? DEFAULT_PART_BYTES);
-    this.temporaryMaxAgeMs = options.temporaryMaxAgeMs ?? 60 * 60 * 1000;
+    this.temporaryMaxAgeMs = options.temporaryMaxAgeMs ?? 24 * 60 * 60 * 1000;
   }
 
   /** Connects, and creates the bucket when it does not exist. Throws SERVICE_UNAVAILABLE. */
   static async open(options: S3BlobStoreOptions): Promise<S3BlobStore> {
+    // The SDK warns on stderr, outside the structured log, that its releases after January 2027
+    // need Node 22; the version in package-lock.json is pinned exactly and runs on Node 20.
+    process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     const timeout = options.requestTimeoutMs ?? 30_000;
     const client = new S3Client({
       region: options.region,
@@ -134,7 +140,7 @@ export class S3BlobStore implements BlobStore {
       requireCount(options.size, 'size');
       if (options.size > options.maxBytes) throw tooLarge(options.maxBytes);
     }
-    const writer = this.writerFor(key);
+    const writer = this.writerFor(key, options.size ?? options.maxBytes);
     let completed = false;
     try {
       await consumeSource(source, async (chunk) => {
@@ -198,7 +204,7 @@ export class S3BlobStore implements BlobStore {
         });
       }
       let rejected = true;
-      const writer = this.writerFor(key);
+      const writer = this.writerFor(key, expected.size);
       let completed = false;
       try {
         if (listing.offset > expected.size) throw sizeMismatch(expected.size, listing.offset);
@@ -274,8 +280,9 @@ export class S3BlobStore implements BlobStore {
     return Promise.resolve();
   }
 
-  private writerFor(key: string): VerifiedObjectWriter {
-    return new VerifiedObjectWriter(this.client, this.bucket, key, this.partBytes, (uploadId, open) => {
+  /** A writer for an object of at most `maxBytes`, in parts as large as S3's part limit needs. */
+  private writerFor(key: string, maxBytes: number): VerifiedObjectWriter {
+    return new VerifiedObjectWriter(this.client, this.bucket, key, partBytesFor(maxBytes, this.partBytes), (uploadId, open) => {
       if (open) this.activeUploads.add(uploadId);
       else this.activeUploads.delete(uploadId);
     });

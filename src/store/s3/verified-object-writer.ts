@@ -25,6 +25,26 @@ import { sendS3 } from './s3-call.js';
 /** Parts of a multipart upload: S3's minimum is 5 MiB (but for the last). */
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 
+/** S3 allows at most 10,000 parts per multipart upload, each at most 5 GiB. */
+const MAX_PARTS = 10_000;
+const MAX_PART_BYTES = 5 * 1024 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+/**
+ * The part size for an object of up to `maxBytes`: `preferred`, or larger (whole MiB) when
+ * `preferred` would need more than S3's 10,000 parts — so a 100 GiB blob is written in ~10.3 MiB
+ * parts instead of failing at part 10,001 (78 GiB with 8 MiB parts). FILE_TOO_LARGE past what S3
+ * can hold in one object.
+ */
+export function partBytesFor(maxBytes: number, preferred: number = DEFAULT_PART_BYTES): number {
+  const needed = Math.ceil(Math.ceil(maxBytes / MAX_PARTS) / MiB) * MiB;
+  const size = Math.max(preferred, needed);
+  if (size > MAX_PART_BYTES) {
+    throw new CustodyError('FILE_TOO_LARGE', 'the blob is larger than one S3 object can be', { details: { maxBytes: MAX_PARTS * MAX_PART_BYTES } });
+  }
+  return size;
+}
+
 /** One key's pending content; see the module comment. */
 export class VerifiedObjectWriter {
   private readonly hash: Hash = createHash('sha256');
