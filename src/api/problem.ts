@@ -96,9 +96,21 @@ export function statusOf(code: ErrorCode): number {
   return STATUS[code];
 }
 
+/**
+ * What node-postgres throws, with no `code`, when a pooled connection was lost under a query
+ * (the server restarted between two statements of a request): the store is unavailable, as with
+ * the coded errors.
+ */
+const LOST_CONNECTION_MESSAGES: ReadonlySet<string> = new Set([
+  'Connection terminated unexpectedly',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+]);
+
 /** Errors of the database driver that mean "the metadata store is unreachable right now". */
 function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === undefined && error instanceof Error) return LOST_CONNECTION_MESSAGES.has(error.message);
   return (
     typeof code === 'string' &&
     (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '53300', 'SQLITE_BUSY'].includes(code))

@@ -7,7 +7,6 @@
  * stops answering → SERVICE_UNAVAILABLE with nothing visible.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, Socket, type Server } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -20,6 +19,7 @@ import {
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { sha256Hex } from '../../src/domain/digest.js';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../src/store/s3/s3-blob-store.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { blobStoreContract, chunk, expectCode, fingerprint, readAll, sessionId } from './blob-store.contract.js';
 
 const MiB = 1024 * 1024;
@@ -183,7 +183,7 @@ describe('S3BlobStore', () => {
   });
 
   it('fails with SERVICE_UNAVAILABLE when S3 stops answering, and nothing becomes visible', async () => {
-    const proxy = await startProxy(new URL(inject('s3').endpoint));
+    const proxy = await startTcpProxy(new URL(inject('s3').endpoint));
     const viaProxy = await S3BlobStore.open(optionsFor(store.bucket, { endpoint: proxy.endpoint, requestTimeoutMs: 2_000 }));
     try {
       const data = randomBytes(2 * PART + 5);
@@ -213,40 +213,10 @@ describe('S3BlobStore', () => {
   });
 
   it('refuses to open when S3 cannot be reached', async () => {
-    const closed = await startProxy(new URL(inject('s3').endpoint));
+    const closed = await startTcpProxy(new URL(inject('s3').endpoint));
     await closed.close();
     await expect(S3BlobStore.open(optionsFor(newBucket(), { endpoint: closed.endpoint, requestTimeoutMs: 2_000 }))).rejects.toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
     });
   });
 });
-
-/** A TCP forwarder to the S3 server that can be shut (listener and live connections). */
-async function startProxy(target: URL): Promise<{ readonly endpoint: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = new Socket();
-    sockets.add(client).add(upstream);
-    client.on('close', () => sockets.delete(client));
-    upstream.on('close', () => sockets.delete(upstream));
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    upstream.connect(Number(target.port), target.hostname, () => {
-      client.pipe(upstream).pipe(client);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = address !== null && typeof address === 'object' ? address.port : 0;
-  let closing: Promise<void> | undefined;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => {
-          resolve();
-        });
-      })),
-  };
-}

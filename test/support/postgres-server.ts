@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -144,4 +144,21 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     await stop();
     throw error;
   }
+}
+
+/**
+ * Shuts a running cluster down (`pg_ctl stop -m fast`: sessions are cut, nothing is deleted) so a
+ * fault test can take PostgreSQL away under a running registry; `resumePostgres` brings the same
+ * cluster back on the same port with the same data.
+ */
+export async function pausePostgres(server: PostgresServer): Promise<void> {
+  const bin = await ensureBinDir();
+  await asPostgres(join(bin, 'pg_ctl'), ['stop', '-D', server.dataDir, '-m', 'fast', '-w', '-t', '30']);
+}
+
+/** Starts a cluster that `pausePostgres` shut down, on its configured port, and waits until it accepts connections. */
+export async function resumePostgres(server: PostgresServer): Promise<void> {
+  const bin = await ensureBinDir();
+  const logFile = join(dirname(server.dataDir), 'postgres.log');
+  await asPostgres(join(bin, 'pg_ctl'), ['start', '-D', server.dataDir, '-l', logFile, '-w', '-t', '60']);
 }

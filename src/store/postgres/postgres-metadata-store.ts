@@ -22,6 +22,13 @@ export function openPostgresMetadataStore(url: string, options: PostgresMetadata
   // An idle client whose connection drops emits 'error' on the pool; without a listener Node
   // would crash the process. The pool discards that client and the next query reconnects.
   pool.on('error', () => undefined);
+  // The pool listens only while a client is idle. A checked-out client whose connection is cut
+  // (e.g. "terminating connection due to administrator command" on a PostgreSQL restart, between
+  // two statements of a transaction) emits 'error' too: keep the process alive; the client's
+  // next query fails, and the pool discards the client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return Promise.resolve(new SqlMetadataStore(db, 'postgres'));
 }
