@@ -54,8 +54,11 @@ export interface S3BlobStoreOptions extends S3Location {
 /**
  * A `BlobStore` over an S3 bucket. Create it with `S3BlobStore.open(options)`. Errors and the
  * treatment of sources follow `DirectoryBlobStore` (the reference behaviour); appends, commits
- * and aborts of one session are serialised within this instance (CONFLICT otherwise), and across
- * replicas by the metadata store that owns the session.
+ * and aborts of one session are serialised within this instance (CONFLICT otherwise). Across
+ * replicas nothing locks a session: only its owner may write it, and if the owner races itself
+ * through two replicas the worst outcome is a commit refused with DIGEST_MISMATCH (the commit
+ * re-hashes every byte), plus stray part objects under a finished session's prefix — never a
+ * wrong blob.
  */
 export class S3BlobStore implements BlobStore {
   private readonly busySessions = new Set<string>();
