@@ -241,6 +241,10 @@ describe('racing promotions through both replicas', () => {
     return replies;
   }
 
+  async function logSize(): Promise<number> {
+    return Number(verifyCheckpoint(await (await A.fetch('/log/checkpoint')).text(), verifier).size);
+  }
+
   async function decisionsLogged(model: string): Promise<(Json & { index: number })[]> {
     const reply = await json(B, 'GET', `/api/v1/audit?type=promotion.decided&model=${encodeURIComponent(model)}&limit=1000`);
     return (reply.body['items'] as { index: number; event: Json }[]).map((i) => ({ ...i.event, index: i.index })).sort((x, y) => x.index - y.index);
@@ -257,6 +261,7 @@ describe('racing promotions through both replicas', () => {
     for (let round = 0; round < 5; round++) {
       const [version] = await promotable(1);
       if (version === undefined) throw new Error('unreachable');
+      const sizeBefore = await logSize();
       const replies = await race(() => promote(A, version, 'none'), () => promote(B, version, 'none'));
       const won = replies.filter((r) => r.status === 200);
       const lost = replies.filter((r) => r.status !== 200);
@@ -268,6 +273,8 @@ describe('racing promotions through both replicas', () => {
       const logged = await decisionsLogged(version.model);
       expect(logged.map((e) => [e.index, e['decision'], e['outcome'], e['previous']])).toEqual([[winner['logIndex'], winner['id'], 'allow', null]]);
       expect(await staging(version.model)).toMatchObject({ version: version.digest, decision: winner['id'], logIndex: winner['logIndex'] });
+      // The refused request appended nothing at all.
+      expect(await logSize()).toBe(sizeBefore + 1);
     }
   });
 
@@ -275,6 +282,7 @@ describe('racing promotions through both replicas', () => {
     for (let round = 0; round < 3; round++) {
       const [v1, v2] = await promotable(2);
       if (v1 === undefined || v2 === undefined) throw new Error('unreachable');
+      const sizeBefore = await logSize();
       const replies = await race(() => promote(A, v1, 'none'), () => promote(B, v2, 'none'));
       const won = replies.filter((r) => r.status === 200);
       expect(won).toHaveLength(1);
@@ -282,6 +290,7 @@ describe('racing promotions through both replicas', () => {
       const winner = won[0]?.body ?? {};
       expect((await decisionsLogged(v1.model)).map((e) => [e['decision'], e['version'], e['previous']])).toEqual([[winner['id'], winner['version'], null]]);
       expect(await staging(v1.model)).toMatchObject({ version: winner['version'], decision: winner['id'] });
+      expect(await logSize()).toBe(sizeBefore + 1);
     }
   });
 
@@ -300,7 +309,8 @@ describe('racing promotions through both replicas', () => {
         [second['logIndex'], second['id'], 'allow', version.digest],
       ]);
       expect(logged.filter((e) => e['previous'] !== version.digest)).toHaveLength(1);
-      expect(await staging(version.model)).toMatchObject({ version: version.digest });
+      // The alias holds the version once; the later decision, having placed it again, is the one it names.
+      expect(await staging(version.model)).toMatchObject({ version: version.digest, decision: second['id'], logIndex: second['logIndex'] });
     }
   });
 });
@@ -454,6 +464,9 @@ describe('100 concurrent mixed writes through both replicas', () => {
       expect(entries[receipt.logIndex]?.leafHash).toBe(receipt.leafHash);
     }
     expect(new Set(receipts.map((r) => r.receipt.logIndex)).size).toBe(receipts.length);
+    // The replicas' appends interleave in the log: the writes really were concurrent.
+    const order = [...receipts].sort((x, y) => x.receipt.logIndex - y.receipt.logIndex).map((r) => r.replica);
+    expect(order.filter((name, i) => i > 0 && name !== order[i - 1]).length).toBeGreaterThanOrEqual(10);
   });
 
   it('hands out checkpoints on A and B that are all consistent with one another', async () => {
