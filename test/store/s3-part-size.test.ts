@@ -4,7 +4,7 @@
  * `limits.maxFileBytes` of 100 GiB. `partBytesFor` grows the part with the blob's bound.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PART_BYTES, partBytesFor } from '../../src/store/s3/verified-object-writer.js';
+import { DEFAULT_PART_BYTES, MAX_OBJECT_BYTES, partBytesFor } from '../../src/store/s3/verified-object-writer.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -27,6 +27,8 @@ describe('partBytesFor', () => {
   });
 
   it('refuses a blob larger than one S3 object can be with FILE_TOO_LARGE', () => {
-    expect(() => partBytesFor(10_000 * 5 * GiB + 1)).toThrow(expect.objectContaining({ code: 'FILE_TOO_LARGE' }));
+    expect(MAX_OBJECT_BYTES).toBe(10_000 * 5 * GiB);
+    expect(partBytesFor(MAX_OBJECT_BYTES)).toBe(5 * GiB);
+    expect(() => partBytesFor(MAX_OBJECT_BYTES + 1)).toThrow(expect.objectContaining({ code: 'FILE_TOO_LARGE' }));
   });
 });

@@ -31,7 +31,7 @@ import { consumeSource } from '../fs/consume-source.js';
 import { isS3NotFound, sendS3, sendS3OrMissing } from './s3-call.js';
 import type { S3Location } from './s3-location.js';
 import { listSession, sessionMarkerKey, storeSessionParts } from './s3-session-parts.js';
-import { abandonMultipartUpload, DEFAULT_PART_BYTES, partBytesFor, VerifiedObjectWriter } from './verified-object-writer.js';
+import { abandonMultipartUpload, DEFAULT_PART_BYTES, MAX_OBJECT_BYTES, partBytesFor, VerifiedObjectWriter } from './verified-object-writer.js';
 
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const BLOB_PREFIX = 'blobs/sha256/';
@@ -143,7 +143,8 @@ export class S3BlobStore implements BlobStore {
       requireCount(options.size, 'size');
       if (options.size > options.maxBytes) throw tooLarge(options.maxBytes);
     }
-    const writer = this.writerFor(key, options.size ?? options.maxBytes);
+    // Without a declared size the limit bounds the blob (an S3 object cannot pass 5 TiB anyway).
+    const writer = this.writerFor(key, options.size ?? Math.min(options.maxBytes, MAX_OBJECT_BYTES));
     let completed = false;
     try {
       await consumeSource(source, async (chunk) => {

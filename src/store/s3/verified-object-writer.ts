@@ -28,6 +28,8 @@ export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 /** S3 allows at most 10,000 parts per multipart upload, each at most 5 GiB. */
 const MAX_PARTS = 10_000;
 const MAX_PART_BYTES = 5 * 1024 * 1024 * 1024;
+/** The largest object a multipart upload can make. */
+export const MAX_OBJECT_BYTES = MAX_PARTS * MAX_PART_BYTES;
 const MiB = 1024 * 1024;
 
 /**
