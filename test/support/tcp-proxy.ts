@@ -12,6 +12,8 @@ export interface TcpProxy {
   readonly endpoint: string;
   /** The loopback port it listens on (pass it to `startTcpProxy` to come back on the same address). */
   readonly port: number;
+  /** Bytes forwarded from clients to the target so far (to cut the target off mid-transfer). */
+  bytesToTarget(): number;
   /** Stops listening and destroys every live connection; later calls return the first call's promise. */
   close(): Promise<void>;
 }
@@ -22,6 +24,7 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(target: URL, port = 0): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  let toTarget = 0;
   const server: Server = createServer((client) => {
     const upstream = new Socket();
     sockets.add(client).add(upstream);
@@ -30,6 +33,7 @@ export async function startTcpProxy(target: URL, port = 0): Promise<TcpProxy> {
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     upstream.connect(Number(target.port), target.hostname, () => {
+      client.on('data', (chunk: Buffer) => (toTarget += chunk.length));
       client.pipe(upstream).pipe(client);
     });
   });
@@ -46,6 +50,7 @@ export async function startTcpProxy(target: URL, port = 0): Promise<TcpProxy> {
   return {
     endpoint: `http://127.0.0.1:${bound}`,
     port: bound,
+    bytesToTarget: () => toTarget,
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
