@@ -16,6 +16,7 @@ import { generateApiToken } from '../../src/auth/api-token.js';
 import { CustodyError } from '../../src/domain/errors.js';
 import { CustodyClient } from '../../src/sdk/custody-client.js';
 import { BACKENDS, CLI_PATH, REPO_ROOT, createTestStorage, runCli, spawnServer, type CliResult, type SpawnedServer, type TestStorage } from '../support/registry.js';
+import { storedSessionBytes, temporaryBlobWrites, visibleBlobs } from '../support/stored-blobs.js';
 import { MiB, sha256File, uploadBytesReceived, writeBigFile } from '../support/test-files.js';
 
 const BIG_FILE_BYTES = 300 * MiB;
@@ -158,7 +159,16 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
   let clis: RunningCli[];
   let sockets: Socket[];
 
-  const blobsDir = (): string => path.join(storage.dataDir, 'blobs');
+  /**
+   * The stalled PUT's bytes are in the server's hands: in a temporary file of the directory
+   * store, in the S3 store's part buffer (counted as received).
+   */
+  const stalledPutArrived = (url: string): Promise<true> =>
+    waitFor('the stalled PUT to reach the store', async () => {
+      if (storage.blobs.kind === 's3') return (await uploadBytesReceived(url)) >= PARTIAL_PUT_SENT ? true : undefined;
+      const temps = await filesUnder(path.join(storage.dataDir, 'blobs', 'tmp'));
+      return temps.some((f) => f.size > 0) ? true : undefined;
+    });
   const cliEnv = (server: SpawnedServer): Record<string, string> => ({
     CUSTODY_SERVER: server.url,
     CUSTODY_TOKEN: token,
@@ -227,15 +237,15 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
       const offset = session.offset;
       expect(offset).toBeGreaterThanOrEqual(CRASH_AFTER_BYTES);
       expect(offset).toBeLessThan(BIG_FILE_BYTES);
-      expect(await filesUnder(path.join(blobsDir(), 'uploads'))).toEqual([{ path: String(session.id), size: offset }]);
+      expect(await storedSessionBytes(storage)).toEqual([{ path: String(session.id), size: offset }]);
 
       const second = expectOk(await runCli(['push', bigFile, '--model', 'ns/big', '--json'], cliEnv(server)));
       expect(second).toMatchObject({ model: 'ns/big', number: 1, created: true, digest: expect.stringMatching(/^sha256:/) as unknown });
       const total = await uploadBytesReceived(server.url);
       expect(total - r1).toBe(BIG_FILE_BYTES - offset); // the re-run sent only what was missing
       expect(total).toBe(BIG_FILE_BYTES); // and nothing was ever sent twice
-      expect(await filesUnder(path.join(blobsDir(), 'uploads'))).toEqual([]);
-      expect(await filesUnder(path.join(blobsDir(), 'tmp'))).toEqual([]);
+      expect(await storedSessionBytes(storage)).toEqual([]);
+      expect(await temporaryBlobWrites(storage)).toEqual([]);
 
       await expectPullsBack(server, 'ns/big@v1');
     },
@@ -247,17 +257,15 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
     async () => {
       const first = await start();
       sockets.push(await startStalledPut(first.url, token, partialBody, PARTIAL_PUT_SENT));
-      await waitFor('the stalled PUT to reach the disk', async () => {
-        const temps = await filesUnder(path.join(blobsDir(), 'tmp'));
-        return temps.some((f) => f.size > 0) ? true : undefined;
-      });
+      await stalledPutArrived(first.url);
       const pushing = push(first, 'ns/big');
       await waitFor('the push to be mid-file', async () => ((await uploadBytesReceived(first.url)) >= PARTIAL_PUT_SENT + CRASH_AFTER_BYTES ? true : undefined));
       await first.kill9();
 
-      // What the dead server left on disk: the PUT's temporary file and the session's bytes.
-      expect((await filesUnder(path.join(blobsDir(), 'tmp'))).length).toBeGreaterThan(0);
-      const sessions = await filesUnder(path.join(blobsDir(), 'uploads'));
+      // What the dead server left: the PUT's temporary file (the S3 store held the PUT's first,
+      // partial part in memory, so nothing of it reached the bucket) and the session's bytes.
+      if (storage.blobs.kind === 'file') expect((await temporaryBlobWrites(storage)).length).toBeGreaterThan(0);
+      const sessions = await storedSessionBytes(storage);
       expect(sessions).toHaveLength(1);
       const offset = sessions[0]?.size ?? 0;
       expect(offset).toBeGreaterThan(0);
@@ -265,8 +273,8 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
       expect((await pushing.exited).code).not.toBe(0);
 
       const second = await start();
-      expect(await filesUnder(path.join(blobsDir(), 'tmp'))).toEqual([]);
-      expect(await filesUnder(path.join(blobsDir(), 'sha256'))).toEqual([]);
+      expect(await temporaryBlobWrites(storage)).toEqual([]);
+      expect(await visibleBlobs(storage)).toEqual([]);
       expect(await headStatus(second.url, token, bigDigest)).toBe(404);
       expect(await headStatus(second.url, token, partialDigest)).toBe(404);
       const client = new CustodyClient({ server: second.url, token });
@@ -305,10 +313,7 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
       const shutdownTimeoutMs = 2_000;
       const server = await start({ CUSTODY_SERVER_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs) });
       sockets.push(await startStalledPut(server.url, token, partialBody, PARTIAL_PUT_SENT));
-      await waitFor('the stalled PUT to reach the disk', async () => {
-        const temps = await filesUnder(path.join(blobsDir(), 'tmp'));
-        return temps.some((f) => f.size > 0) ? true : undefined;
-      });
+      await stalledPutArrived(server.url);
       push(server, 'ns/big');
       await waitFor('the push to be mid-file', async () => ((await uploadBytesReceived(server.url)) >= PARTIAL_PUT_SENT + CRASH_AFTER_BYTES ? true : undefined));
 
@@ -318,8 +323,8 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
       expect(code).toBe(0);
       // The stalled PUT never finishes, so the server waits the timeout, then cuts and cleans up.
       expect(elapsed).toBeLessThan(shutdownTimeoutMs + 3_000);
-      expect(await filesUnder(path.join(blobsDir(), 'tmp'))).toEqual([]);
-      expect(await filesUnder(path.join(blobsDir(), 'sha256'))).toEqual([]);
+      expect(await temporaryBlobWrites(storage)).toEqual([]);
+      expect(await visibleBlobs(storage)).toEqual([]);
     },
     TEST_TIMEOUT,
   );

@@ -4,9 +4,9 @@
  * Tests use it to play the insider who edits stored bytes, and to check that a refused or broken
  * upload left nothing behind (no temporary file or open multipart upload, no session storage).
  */
-import { chmod, readdir, unlink, writeFile } from 'node:fs/promises';
+import { chmod, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { TestBlobs } from './registry.js';
 import { listBucketKeys, listOpenMultipartUploads, testS3Client } from './s3-storage.js';
 
@@ -70,4 +70,39 @@ export async function uploadSessionStored(storage: Stored, sessionId: string): P
   const { blobs } = storage;
   if (blobs.kind === 'file') return (await readdir(path.join(storage.dataDir, 'blobs', 'uploads'))).includes(sessionId);
   return withS3(async (client) => (await listBucketKeys(client, blobs.bucket, `uploads/${sessionId}/`)).length > 0);
+}
+
+/** The bytes stored for each upload session, as `{ path: sessionId, size }`, sorted by id. */
+export async function storedSessionBytes(storage: Stored): Promise<{ path: string; size: number }[]> {
+  const { blobs } = storage;
+  if (blobs.kind === 'file') {
+    const dir = path.join(storage.dataDir, 'blobs', 'uploads');
+    const names = await readdir(dir).catch(() => []);
+    const sized = await Promise.all(names.map(async (name) => ({ path: name, size: (await stat(path.join(dir, name))).size })));
+    return sized.sort((a, b) => a.path.localeCompare(b.path));
+  }
+  const sizes = await withS3(async (client) => {
+    const totals = new Map<string, number>();
+    let token: string | undefined;
+    do {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: blobs.bucket, Prefix: 'uploads/', ...(token === undefined ? {} : { ContinuationToken: token }) }));
+      for (const item of page.Contents ?? []) {
+        const [, session, name] = (item.Key ?? '').split('/');
+        if (session === undefined || name === undefined) continue;
+        totals.set(session, (totals.get(session) ?? 0) + (name.startsWith('part-') ? (item.Size ?? 0) : 0));
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return totals;
+  });
+  return [...sizes].map(([session, size]) => ({ path: session, size })).sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** The addresses (hex) of the blobs visible in the store. */
+export async function visibleBlobs(storage: Stored): Promise<string[]> {
+  const { blobs } = storage;
+  if (blobs.kind === 's3') return (await withS3((client) => listBucketKeys(client, blobs.bucket, 'blobs/sha256/'))).map((key) => key.slice('blobs/sha256/'.length)).sort();
+  const root = path.join(storage.dataDir, 'blobs', 'sha256');
+  const shards = await readdir(root).catch(() => []);
+  return (await Promise.all(shards.map((shard) => readdir(path.join(root, shard))))).flat().sort();
 }
