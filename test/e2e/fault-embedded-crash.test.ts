@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiToken } from '../../src/auth/api-token.js';
+import { CustodyError } from '../../src/domain/errors.js';
 import { CustodyClient } from '../../src/sdk/custody-client.js';
 import { scanPredicate } from '../support/promotion-fixtures.js';
 import { createTestStorage, runCli, spawnServer, type CliResult, type SpawnedServer, type TestStorage } from '../support/registry.js';
@@ -107,14 +108,21 @@ describe('the embedded default killed during writes', () => {
         const s = first;
         const client = new CustodyClient({ server: s.url, token });
         const interrupted: { model: string; dir: string }[] = [];
+        /** Why writes of this round failed: only the kill may be the reason. */
+        const failures: string[] = [];
+        const cut = (error: unknown): undefined => {
+          failures.push(error instanceof Error && error.message === 'fetch failed' ? 'CONNECTION_FAILED' : String(error));
+          return undefined;
+        };
         const attestable = [...acked.versions];
         const ops: Promise<void>[] = [];
         const pushOp = async (model: string, dir: string): Promise<void> => {
           try {
             const pushed = await client.push(dir, { model });
             acked.versions.push({ model, number: pushed.version.number, digest: pushed.version.digest, dir });
-          } catch {
+          } catch (error) {
             interrupted.push({ model, dir });
+            failures.push(error instanceof CustodyError ? error.code : String(error));
           }
         };
         const dirs = await Promise.all(Array.from({ length: SMALL_PUSHES }, (_, i) => modelDir(`r${String(round)}-m${String(i)}`)));
@@ -129,8 +137,10 @@ describe('the embedded default killed during writes', () => {
           ops.push(
             (async () => {
               await sleep(i * 25);
-              const bundle = signBundle(scanner, target.digest, VULNS, scanPredicate('clean'));
-              const json = await post(s, token, `/api/v1/models/${target.model}/versions/${target.digest}/attestations`, { bundle }).catch(() => undefined);
+              // A scan of its own (the same statement twice would be an idempotent replay).
+              const predicate = { ...scanPredicate('clean'), invocation: { uri: `https://ci.example.com/scans/r${String(round)}-${String(i)}`, producerId: 'https://ci.example.com/security-scanner' } };
+              const bundle = signBundle(scanner, target.digest, VULNS, predicate);
+              const json = await post(s, token, `/api/v1/models/${target.model}/versions/${target.digest}/attestations`, { bundle }).catch(cut);
               if (json !== undefined) acked.attestations.push({ model: target.model, digest: target.digest, id: String(json['id']) });
             })(),
           );
@@ -142,7 +152,7 @@ describe('the embedded default killed during writes', () => {
               .then(() => post(s, token, '/api/v1/keys', { name: key.name, publicKey: key.publicKeyPem, predicateTypes: [VULNS] }))
               .then(
                 () => void acked.keys.push(key.name),
-                () => undefined,
+                cut,
               ),
           );
         }
@@ -158,6 +168,7 @@ describe('the embedded default killed during writes', () => {
         const settledAcks = acked.versions.length + acked.attestations.length + acked.keys.length;
         expect(acked.versions.length, `round ${String(round)}`).toBeGreaterThanOrEqual(versionsBefore + 2);
         expect(interrupted.length, `round ${String(round)}`).toBeGreaterThan(0);
+        expect(new Set(failures), `round ${String(round)}: ${failures.join('; ')}`).toEqual(new Set(['CONNECTION_FAILED']));
         expect(settledAcks - ackedBefore, `round ${String(round)}`).toBeLessThan(ops.length);
 
         // Offline audit of what the dead server left.
