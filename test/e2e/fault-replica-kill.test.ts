@@ -117,7 +117,9 @@ describe('a replica killed with kill -9 mid-upload', () => {
       const pushing = set.cli(0, ['push', dir, '--model', 'faults/big', '--json'], xdg);
       while ((await bytesReceived(A)) - aBefore < KILL_AFTER_BYTES) await sleep(5);
       await A.kill9();
-      expect((await pushing).code).not.toBe(0);
+      const cut = await pushing;
+      expect(cut.code, cut.stderr).toBe(1);
+      expect((JSON.parse(cut.stdout) as { error?: { code?: string } }).error?.code).toBe('CONNECTION_FAILED');
     } finally {
       socket.destroy();
     }
@@ -221,7 +223,7 @@ describe('a replica killed with kill -9 mid-promotion', () => {
         outcomes.push('neither');
         expect(seen.logged).toEqual([]);
         expect(seen.decisions).toEqual([]);
-        expect(answered.status).not.toBe(200);
+        expect(answered.status, JSON.stringify(answered.body)).toBe(0);
       } else {
         // Both: one logged decision, stored, named by the alias.
         outcomes.push('both');
@@ -230,6 +232,7 @@ describe('a replica killed with kill -9 mid-promotion', () => {
         expect(seen.decisions.map((d) => d['id'])).toEqual([decisionId]);
         expect(seen.alias).toMatchObject({ version: version.digest, decision: decisionId, logIndex: seen.logged[0]?.['index'] });
         if (answered.status === 200) expect(answered.body['id']).toBe(decisionId);
+        else expect(answered.status, JSON.stringify(answered.body)).toBe(0);
       }
 
       // B serves on: it decides, and the alias names B's decision.
