@@ -105,6 +105,9 @@ const LOST_CONNECTION_MESSAGES: ReadonlySet<string> = new Set([
   'Connection terminated unexpectedly',
   'Client has encountered a connection error and is not queryable',
   'Client was closed and is not queryable',
+  // pg-pool: no connection within `connectionTimeoutMillis`.
+  'timeout exceeded when trying to connect',
+  'Connection terminated due to connection timeout',
 ]);
 
 /** Errors of the database driver that mean "the metadata store is unreachable right now". */

@@ -18,7 +18,9 @@ export interface PostgresMetadataStoreOptions {
  * first query (normally `migrate()`) reports an unreachable server.
  */
 export function openPostgresMetadataStore(url: string, options: PostgresMetadataStoreOptions = {}): Promise<SqlMetadataStore> {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  // A server that stops answering (rather than refusing) fails a new connection after 10 s — a
+  // 503 to the request, not a hang; keep-alive notices a dead peer of an open connection.
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 10_000, keepAlive: true });
   // An idle client whose connection drops emits 'error' on the pool; without a listener Node
   // would crash the process. The pool discards that client and the next query reconnects.
   pool.on('error', () => undefined);
