@@ -35,7 +35,8 @@ import { killTrackedChildren } from './child-tracker.js';
 import { CleanupGuard } from './cleanup-guard.js';
 import { ScaleBackends } from './scale-backends.js';
 import { readScaleOptions, type ScaleOptions } from './scale-options.js';
-import { ReplicaProcess } from './scale-replica.js';
+import { startReplica } from './scale-replica.js';
+import type { ServerProcess } from './server-process.js';
 import { describePhase, describeShow, renderScaleReport, type RegistryFigures } from './scale-report.js';
 import { runShowLoad } from './scale-show-load.js';
 import { runTransferRound, type ReplicaSet, type TransferRound, type TransferTask } from './scale-transfer.js';
@@ -116,8 +117,8 @@ class ScaleBench {
       vsaKeyFile: path.join(keys, 'vsa.key'),
       bootstrapToken: generateApiToken(),
     };
-    const start = (i: number): Promise<ReplicaProcess> => ReplicaProcess.start({ cliPath: CLI, dataDir: path.join(this.tmp, `replica-${label}-${i}`), storage: shared });
-    const replicas: ReplicaProcess[] = [];
+    const start = (i: number): Promise<ServerProcess> => startReplica({ cliPath: CLI, dataDir: path.join(this.tmp, `replica-${label}-${i}`), storage: shared });
+    const replicas: ServerProcess[] = [];
     try {
       const started = performance.now();
       // The first replica creates the schema, the bucket, the key files and the admin; the others join.
@@ -166,7 +167,7 @@ class ScaleBench {
     }
   }
 
-  private assertRunning(replicas: readonly ReplicaProcess[]): void {
+  private assertRunning(replicas: readonly ServerProcess[]): void {
     const dead = replicas.find((replica) => !replica.running);
     if (dead !== undefined) throw new Error(`replica ${dead.url} exited during the measurement: ${dead.stderr()}`);
   }

@@ -2,7 +2,9 @@
  * The real registry as a child process (`custody serve`), as an operator runs it, so that its
  * memory can be measured on its own: `peakRssBytes` reads the kernel's high-water mark of the
  * process's resident set (VmHWM in /proc/PID/status). The mark never goes down, which is why a
- * phase whose peak must be reported alone gets a fresh server.
+ * phase whose peak must be reported alone gets a fresh server. `bench:scale` starts its replicas
+ * with it too (`scale-replica.ts` adds the shared storage through `env`). The child is tracked,
+ * so an error or Ctrl-C never leaves a server running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -17,6 +19,8 @@ export interface ServerOptions {
   readonly bootstrapToken: string;
   /** Extra node flags, e.g. `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
+  /** Extra environment, over this process's and the defaults below (e.g. a replica's shared storage). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class ServerProcess {
@@ -37,7 +41,7 @@ export class ServerProcess {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.cliPath, 'serve', '--data', options.dataDir, '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Transfer is what the benchmark measures: its models carry no signed provenance.
-      env: { ...process.env, CUSTODY_BOOTSTRAP_TOKEN: options.bootstrapToken, CUSTODY_SERVER_LOG_LEVEL: 'warn', CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY: 'false' },
+      env: { ...process.env, CUSTODY_BOOTSTRAP_TOKEN: options.bootstrapToken, CUSTODY_SERVER_LOG_LEVEL: 'warn', CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY: 'false', ...options.env },
     });
     trackChild(child);
     let stderr = '';
@@ -71,6 +75,16 @@ export class ServerProcess {
     return new ServerProcess(child, url, () => stderr);
   }
 
+  /** Whether the process still runs (a server that died mid-measurement spoils the figures). */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The last lines the server wrote to stderr, for error messages. */
+  stderr(): string {
+    return this.stderrTail().slice(-2000);
+  }
+
   /** The peak resident set size of the server so far (VmHWM), or undefined off Linux. */
   async peakRssBytes(): Promise<number | undefined> {
     let status: string;
@@ -86,10 +100,10 @@ export class ServerProcess {
   /** Stops the server gracefully (SIGTERM), so that a `--cpu-prof` profile gets written. */
   async stop(): Promise<void> {
     const child = this.child;
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (!this.running) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        process.stderr.write(`warning: the server did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it\n${this.stderrTail().slice(-1000)}\n`);
+        process.stderr.write(`warning: the server at ${this.url} did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it\n${this.stderr().slice(-1000)}\n`);
         child.kill('SIGKILL');
       }, STOP_TIMEOUT_MS);
       child.once('exit', () => {
