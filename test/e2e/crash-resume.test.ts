@@ -8,16 +8,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateApiToken } from '../../src/auth/api-token.js';
 import { CustodyError } from '../../src/domain/errors.js';
 import { CustodyClient } from '../../src/sdk/custody-client.js';
-import { BACKENDS, CLI_PATH, REPO_ROOT, createTestStorage, runCli, spawnServer, type CliResult, type SpawnedServer, type TestStorage } from '../support/registry.js';
+import { BACKENDS, CLI_PATH, REPO_ROOT, createTestStorage, expectCliOk, runCli, spawnServer, type CliResult, type SpawnedServer, type TestStorage } from '../support/registry.js';
+import { startStalledPut } from '../support/stalled-put.js';
 import { storedSessionBytes, temporaryBlobWrites, visibleBlobs } from '../support/stored-blobs.js';
 import { MiB, sha256File, uploadBytesReceived, writeBigFile } from '../support/test-files.js';
+import { settled, waitFor } from '../support/wait-for.js';
 
 const BIG_FILE_BYTES = 300 * MiB;
 /** The crash comes once the server has received at least this much of the big file. */
@@ -26,34 +28,6 @@ const CRASH_AFTER_BYTES = 50 * MiB;
 const PARTIAL_PUT_BYTES = 4 * MiB;
 const PARTIAL_PUT_SENT = 2 * MiB;
 const TEST_TIMEOUT = 180_000;
-
-
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns a value (not undefined), or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 10): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
-
-/** Reads `probe` until two reads `gapMs` apart agree: the server has finished with a cut request. */
-async function settled<T>(probe: () => Promise<T>, gapMs = 400, timeoutMs = 30_000): Promise<T> {
-  let last = await probe();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await sleep(gapMs);
-    const next = await probe();
-    if (JSON.stringify(next) === JSON.stringify(last)) return next;
-    if (Date.now() > deadline) throw new Error('value did not settle');
-    last = next;
-  }
-}
 
 /** The regular files under `dir`, recursively, with their sizes (an absent directory is empty). */
 async function filesUnder(dir: string): Promise<{ path: string; size: number }[]> {
@@ -99,36 +73,9 @@ async function killHard(cli: RunningCli | undefined): Promise<void> {
   await cli.exited;
 }
 
-/**
- * Opens a single-shot blob PUT announcing `size` bytes, sends only `sent` of them and keeps the
- * connection open: an upload stalled in flight, with its temporary file on the server.
- */
-async function startStalledPut(serverUrl: string, token: string, body: Buffer, sent: number): Promise<Socket> {
-  const { hostname, port } = new URL(serverUrl);
-  const digest = createHash('sha256').update(body).digest('hex');
-  const socket = connect(Number(port), hostname);
-  socket.on('error', () => undefined);
-  socket.resume();
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  socket.write(
-    `PUT /api/v1/blobs/sha256:${digest} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${token}\r\n` +
-      `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`,
-  );
-  socket.write(body.subarray(0, sent));
-  return socket;
-}
-
 async function headStatus(serverUrl: string, token: string, digestHex: string): Promise<number> {
   const response = await fetch(`${serverUrl}/api/v1/blobs/sha256:${digestHex}`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } });
   return response.status;
-}
-
-function expectOk(result: CliResult): Record<string, unknown> {
-  if (result.code !== 0) throw new Error(`custody exited ${String(result.code)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
-  return JSON.parse(result.stdout) as Record<string, unknown>;
 }
 
 let work: string;
@@ -187,7 +134,7 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
   /** Pulls `ref` and checks the file against the big file, byte for byte (by size and sha256). */
   const expectPullsBack = async (server: SpawnedServer, ref: string): Promise<void> => {
     const target = path.join(out, 'pulled.bin');
-    expectOk(await runCli(['pull', ref, '-o', target, '--json'], cliEnv(server)));
+    expectCliOk(await runCli(['pull', ref, '-o', target, '--json'], cliEnv(server)));
     expect((await stat(target)).size).toBe(BIG_FILE_BYTES);
     expect(await sha256File(target)).toBe(bigDigest);
     await rm(target);
@@ -239,7 +186,7 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
       expect(offset).toBeLessThan(BIG_FILE_BYTES);
       expect(await storedSessionBytes(storage)).toEqual([{ path: String(session.id), size: offset }]);
 
-      const second = expectOk(await runCli(['push', bigFile, '--model', 'ns/big', '--json'], cliEnv(server)));
+      const second = expectCliOk(await runCli(['push', bigFile, '--model', 'ns/big', '--json'], cliEnv(server)));
       expect(second).toMatchObject({ model: 'ns/big', number: 1, created: true, digest: expect.stringMatching(/^sha256:/) as unknown });
       const total = await uploadBytesReceived(server.url);
       expect(total - r1).toBe(BIG_FILE_BYTES - offset); // the re-run sent only what was missing
@@ -283,7 +230,7 @@ describe.each(BACKENDS)('crashes during uploads on %s', (backend) => {
         await expect(client.listVersions('ns/big')).rejects.toSatisfy((e: unknown) => e instanceof CustodyError && e.code === 'MODEL_NOT_FOUND');
         expect((await runCli(['versions', 'ns/big'], cliEnv(second))).code).toBe(6);
 
-        const again = expectOk(await runCli(['push', bigFile, '--model', 'ns/big', '--json'], cliEnv(second)));
+        const again = expectCliOk(await runCli(['push', bigFile, '--model', 'ns/big', '--json'], cliEnv(second)));
         expect(again).toMatchObject({ model: 'ns/big', number: 1, created: true });
         // The session outlived the crash: only the bytes it lacked crossed the wire again.
         const received = await uploadBytesReceived(second.url);

@@ -18,9 +18,10 @@ import { generateApiToken } from '../../src/auth/api-token.js';
 import { CustodyError } from '../../src/domain/errors.js';
 import { CustodyClient } from '../../src/sdk/custody-client.js';
 import { scanPredicate } from '../support/promotion-fixtures.js';
-import { createTestStorage, runCli, spawnServer, type CliResult, type SpawnedServer, type TestStorage } from '../support/registry.js';
+import { createTestStorage, expectCliOk, runCli, spawnServer, type SpawnedServer, type TestStorage } from '../support/registry.js';
 import { writeBigFile } from '../support/test-files.js';
 import { makeKey, signBundle, VULNS, type TestKey } from '../support/trust-fixtures.js';
+import { sleep } from '../support/wait-for.js';
 
 const ROUNDS = 3;
 const SMALL_PUSHES = 10;
@@ -30,17 +31,10 @@ const KEYS = 3;
 const LARGE_MIB = 24;
 const TEST_TIMEOUT = 90_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 interface Acked {
   readonly versions: { model: string; number: number; digest: string; dir: string }[];
   readonly attestations: { model: string; digest: string; id: string }[];
   readonly keys: string[];
-}
-
-function expectOk(result: CliResult): Record<string, unknown> {
-  if (result.code !== 0) throw new Error(`custody exited ${String(result.code)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
-  return JSON.parse(result.stdout) as Record<string, unknown>;
 }
 
 /** One authenticated JSON POST; throws unless it answers `expected`. */
@@ -173,11 +167,11 @@ describe('the embedded default killed during writes', () => {
 
         // Offline audit of what the dead server left.
         const report = await runCli(['admin', 'verify-store', '--data', storage.dataDir, '--json'], { CUSTODY_STORAGE_METADATA: storage.metadataSpec });
-        expect(expectOk(report), `round ${String(round)}`).toMatchObject({ problems: [] });
+        expect(expectCliOk(report), `round ${String(round)}`).toMatchObject({ problems: [] });
 
         first = await start();
         const env = cliEnv(first);
-        expect(expectOk(await runCli(['log', 'verify', '--full', '--json'], env))).toMatchObject({ verified: true });
+        expect(expectCliOk(await runCli(['log', 'verify', '--full', '--json'], env))).toMatchObject({ verified: true });
         const check = new CustodyClient({ server: first.url, token });
         try {
           for (const v of acked.versions) {
@@ -208,7 +202,7 @@ describe('the embedded default killed during writes', () => {
       }
       expect(acked.keys.length + acked.attestations.length).toBeGreaterThan(0);
       expect(acked.versions.length).toBe(3 + ROUNDS * (SMALL_PUSHES + 1));
-      const final = expectOk(await runCli(['log', 'verify', '--full', '--json'], cliEnv(first)));
+      const final = expectCliOk(await runCli(['log', 'verify', '--full', '--json'], cliEnv(first)));
       expect(final).toMatchObject({ verified: true, versionsVerified: acked.versions.length });
     },
     TEST_TIMEOUT,

@@ -16,7 +16,8 @@ import { generateApiToken } from '../../src/auth/api-token.js';
 import { CustodyError } from '../../src/domain/errors.js';
 import { CustodyClient } from '../../src/sdk/custody-client.js';
 import { pausePostgres, resumePostgres, startPostgres, type PostgresServer } from '../support/postgres-server.js';
-import { runCli, spawnServer, type CliResult, type SpawnedServer } from '../support/registry.js';
+import { expectCliOk, runCli, spawnServer, type SpawnedServer } from '../support/registry.js';
+import { sleep } from '../support/wait-for.js';
 
 /** No request may take longer than this, outage or not. */
 const REQUEST_BOUND_MS = 10_000;
@@ -24,8 +25,6 @@ const REQUEST_BOUND_MS = 10_000;
 const RECOVERY_BOUND_MS = 15_000;
 const WORKERS = 4;
 const TEST_TIMEOUT = 90_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What one request of the load ended with. */
 interface Outcome {
@@ -55,11 +54,6 @@ async function bounded<T>(ms: number, work: Promise<T>): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function expectOk(result: CliResult): Record<string, unknown> {
-  if (result.code !== 0) throw new Error(`custody exited ${String(result.code)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
-  return JSON.parse(result.stdout) as Record<string, unknown>;
 }
 
 describe('PostgreSQL restarted under load', () => {
@@ -213,12 +207,12 @@ describe('PostgreSQL restarted under load', () => {
         client.close();
       }
       const env = { CUSTODY_SERVER: spawned.url, CUSTODY_TOKEN: token, XDG_CONFIG_HOME: path.join(work, 'xdg') };
-      const verified = expectOk(await runCli(['log', 'verify', '--full', '--json'], env));
+      const verified = expectCliOk(await runCli(['log', 'verify', '--full', '--json'], env));
       expect(verified).toMatchObject({ verified: true, versionsVerified: pushed.length });
 
       await spawned.stop();
       const store = await runCli(['admin', 'verify-store', '--data', dataDir, '--json'], { CUSTODY_STORAGE_METADATA: cluster.url });
-      expect(expectOk(store)).toMatchObject({ problems: [], counts: { versions: pushed.length } });
+      expect(expectCliOk(store)).toMatchObject({ problems: [], counts: { versions: pushed.length } });
     },
     TEST_TIMEOUT,
   );

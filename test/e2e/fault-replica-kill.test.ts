@@ -14,16 +14,18 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activatePolicy, attest, editablePolicy, examplePolicy, pushModel, scanPredicate, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
-import type { CliResult } from '../support/registry.js';
+import { attest, pushModel, scanPredicate, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
+import { expectCliOk } from '../support/registry.js';
 import { startReplicaSet, type Replica, type ReplicaSet } from '../support/replicas.js';
 import { listBucketKeys, listOpenMultipartUploads, testS3Client } from '../support/s3-storage.js';
-import { MiB, sha256File, writeBigFile } from '../support/test-files.js';
+import { startStalledPut } from '../support/stalled-put.js';
+import { setUpStagingSeed } from '../support/staging-seed.js';
+import { MiB, sha256File, uploadBytesReceived, writeBigFile } from '../support/test-files.js';
 import { VULNS } from '../support/trust-fixtures.js';
+import { sleep } from '../support/wait-for.js';
 
 type Json = Record<string, unknown>;
 
@@ -36,8 +38,6 @@ const PUT_BYTES = 20 * MiB;
 const PUT_SENT = 12 * MiB;
 /** Kill moments, as fractions of a promotion's measured duration. */
 const KILL_AT = [0.1, 0.3, 0.5, 0.7, 0.9, 1.1, 1.5] as const;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 let set: ReplicaSet;
 let A: Replica;
@@ -55,48 +55,6 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function json(r: Replica, method: string, urlPath: string, body?: unknown, token?: string): Promise<{ status: number; body: Json }> {
-  const res = await r.fetch(urlPath, {
-    method,
-    headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Json) };
-}
-
-function expectOk(result: CliResult): Json {
-  if (result.code !== 0) throw new Error(`custody exited ${String(result.code)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
-  return JSON.parse(result.stdout) as Json;
-}
-
-/** The replica's count of blob bytes it received (`custody_upload_bytes_received_total`). */
-async function bytesReceived(r: Replica): Promise<number> {
-  const text = await (await r.fetch('/metrics')).text();
-  const match = /^custody_upload_bytes_received_total(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(text);
-  if (match?.[1] === undefined) throw new Error(`no upload byte counter in the metrics of ${r.name}`);
-  return Number(match[1]);
-}
-
-/** Opens a single-shot blob PUT on `r` announcing all of `body`, sends `sent` bytes and stalls. */
-async function startStalledPut(r: Replica, body: Buffer, sent: number): Promise<Socket> {
-  const { hostname, port } = new URL(r.url);
-  const digest = createHash('sha256').update(body).digest('hex');
-  const socket = connect(Number(port), hostname);
-  socket.on('error', () => undefined);
-  socket.resume();
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  socket.write(
-    `PUT /api/v1/blobs/sha256:${digest} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${set.token}\r\n` +
-      `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`,
-  );
-  socket.write(body.subarray(0, sent));
-  return socket;
-}
-
 describe('a replica killed with kill -9 mid-upload', () => {
   it('leaves no version and no blob; B resumes the session from what A stored and finishes the push; an abandoned PUT leaves nothing', async () => {
     const dir = path.join(work, 'big');
@@ -109,13 +67,13 @@ describe('a replica killed with kill -9 mid-upload', () => {
     const putHex = createHash('sha256').update(putBody).digest('hex');
     const xdg = { XDG_CONFIG_HOME: path.join(work, 'xdg') };
 
-    const base = await bytesReceived(A);
-    const socket = await startStalledPut(A, putBody, PUT_SENT);
+    const base = await uploadBytesReceived(A.url);
+    const socket = await startStalledPut(A.url, set.token, putBody, PUT_SENT);
     try {
-      while ((await bytesReceived(A)) - base < PUT_SENT) await sleep(5);
-      const aBefore = await bytesReceived(A);
+      while ((await uploadBytesReceived(A.url)) - base < PUT_SENT) await sleep(5);
+      const aBefore = await uploadBytesReceived(A.url);
       const pushing = set.cli(0, ['push', dir, '--model', 'faults/big', '--json'], xdg);
-      while ((await bytesReceived(A)) - aBefore < KILL_AFTER_BYTES) await sleep(5);
+      while ((await uploadBytesReceived(A.url)) - aBefore < KILL_AFTER_BYTES) await sleep(5);
       await A.kill9();
       const cut = await pushing;
       expect(cut.code, cut.stderr).toBe(1);
@@ -125,7 +83,7 @@ describe('a replica killed with kill -9 mid-upload', () => {
     }
 
     // Seen through B: nothing registered, nothing visible, the session's stored bytes kept.
-    expect((await json(B, 'GET', '/api/v1/models/faults/big/versions')).body['code']).toBe('MODEL_NOT_FOUND');
+    expect((await B.json('GET', '/api/v1/models/faults/big/versions')).body['code']).toBe('MODEL_NOT_FOUND');
     for (const hex of [bigHex, putHex]) expect((await B.fetch(`/api/v1/blobs/sha256:${hex}`, { method: 'HEAD' })).status).toBe(404);
     const s3 = testS3Client();
     try {
@@ -148,11 +106,11 @@ describe('a replica killed with kill -9 mid-upload', () => {
         clientB.close();
       }
 
-      const bBefore = await bytesReceived(B);
-      expect(expectOk(await set.cli(1, ['push', dir, '--model', 'faults/big', '--json'], xdg))).toMatchObject({ model: 'faults/big', number: 1, created: true });
-      expect((await bytesReceived(B)) - bBefore).toBe(size - offset + configBytes);
+      const bBefore = await uploadBytesReceived(B.url);
+      expect(expectCliOk(await set.cli(1, ['push', dir, '--model', 'faults/big', '--json'], xdg))).toMatchObject({ model: 'faults/big', number: 1, created: true });
+      expect((await uploadBytesReceived(B.url)) - bBefore).toBe(size - offset + configBytes);
       const pulled = path.join(work, 'big-pulled');
-      expectOk(await set.cli(1, ['pull', 'faults/big@v1', '-o', pulled, '--json'], xdg));
+      expectCliOk(await set.cli(1, ['pull', 'faults/big@v1', '-o', pulled, '--json'], xdg));
       expect(await sha256File(path.join(pulled, 'weights.bin'))).toBe(bigHex);
       // The abandoned PUT never became a blob.
       expect((await listBucketKeys(s3, set.bucket, 'blobs/')).filter((key) => key.endsWith(putHex))).toEqual([]);
@@ -171,13 +129,8 @@ describe('a replica killed with kill -9 mid-promotion', () => {
 
   beforeAll(async () => {
     if (!A.running()) await A.restart();
-    const reg = A.asTestRegistry();
-    seed = await setUpSeed(reg, []);
     // The shipped staging policy without requireFrom: each round brings its own version.
-    const staging = await examplePolicy('staging');
-    const doc = editablePolicy(staging.document);
-    delete doc.spec.requireFrom;
-    await activatePolicy(reg, doc, staging.fixtures, seed.principals.approver);
+    seed = await setUpStagingSeed(A.asTestRegistry());
   }, 60_000);
 
   async function promotable(): Promise<PushedVersion> {
@@ -188,15 +141,15 @@ describe('a replica killed with kill -9 mid-promotion', () => {
   }
 
   function promote(r: Replica, version: PushedVersion): Promise<{ status: number; body: Json }> {
-    return json(r, 'POST', `/api/v1/models/${version.model}/environments/staging/promotions`, { version: version.digest }, seed.principals.ci);
+    return r.json('POST', `/api/v1/models/${version.model}/environments/staging/promotions`, { version: version.digest }, seed.principals.ci);
   }
 
   /** What B sees of the version in staging: logged decisions, stored decisions and the alias. */
   async function seenThroughB(version: PushedVersion): Promise<{ logged: Json[]; decisions: Json[]; alias: Json | undefined }> {
-    const audit = await json(B, 'GET', `/api/v1/audit?type=promotion.decided&model=${encodeURIComponent(version.model)}&limit=100`);
+    const audit = await B.json('GET', `/api/v1/audit?type=promotion.decided&model=${encodeURIComponent(version.model)}&limit=100`);
     const logged = (audit.body['items'] as { index: number; event: Json }[]).map((i) => ({ ...i.event, index: i.index }));
-    const decisions = (await json(B, 'GET', `/api/v1/models/${version.model}/versions/${version.digest}/decisions`)).body['items'] as Json[];
-    const environments = (await json(B, 'GET', `/api/v1/models/${version.model}/environments`)).body['environments'] as Json[];
+    const decisions = (await B.json('GET', `/api/v1/models/${version.model}/versions/${version.digest}/decisions`)).body['items'] as Json[];
+    const environments = (await B.json('GET', `/api/v1/models/${version.model}/environments`)).body['environments'] as Json[];
     const alias = environments.find((e) => e['environment'] === 'staging' && e['version'] !== null && e['version'] !== undefined);
     return { logged, decisions, alias };
   }
@@ -245,11 +198,11 @@ describe('a replica killed with kill -9 mid-promotion', () => {
     // The earliest kills come before anything is decided: the "neither" side was exercised.
     expect(outcomes, `kills after ${KILL_AT.map((f) => Math.floor(f * duration)).join(', ')} ms`).toContain('neither');
 
-    const verified = expectOk(await set.cli(1, ['log', 'verify', '--full', '--json'], { XDG_CONFIG_HOME: path.join(work, 'xdg') }));
+    const verified = expectCliOk(await set.cli(1, ['log', 'verify', '--full', '--json'], { XDG_CONFIG_HOME: path.join(work, 'xdg') }));
     expect(verified).toMatchObject({ verified: true });
     await A.stop();
     await B.stop();
     const store = await set.verifyStore({ json: true });
-    expect(expectOk(store)).toMatchObject({ problems: [] });
+    expect(expectCliOk(store)).toMatchObject({ problems: [] });
   }, 90_000);
 });

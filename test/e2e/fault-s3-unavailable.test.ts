@@ -15,13 +15,12 @@ import { createTestStorage, runCli, spawnServer, type CliResult, type SpawnedSer
 import { dropBucket, listBucketKeys, newBucketName, s3ServerEnv, testS3Client } from '../support/s3-storage.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { MiB, sha256File, writeBigFile } from '../support/test-files.js';
+import { sleep } from '../support/wait-for.js';
 
 const BIG_FILE_MIB = 64;
 /** S3 goes away once this much of the push has gone to S3 (past the first multipart part). */
 const CUT_AFTER_BYTES = 12 * MiB;
 const TEST_TIMEOUT = 90_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function jsonOf(result: CliResult): { error?: { code?: string }; [key: string]: unknown } {
   try {

@@ -16,13 +16,12 @@ import { generateApiToken } from '../../src/auth/api-token.js';
 import { verifyCheckpoint, type VerifiedCheckpoint } from '../../src/log/checkpoint.js';
 import { hashLeaf, rootOf, verifyConsistency, verifyInclusion } from '../../src/log/merkle.js';
 import { parseVerifierKey, type Verifier } from '../../src/log/signed-note.js';
-import { createTestStorage, spawnServer, type SpawnedServer, type TestStorage } from '../support/registry.js';
+import { createTestStorage, spawnServer, stopServer, type SpawnedServer, type TestStorage } from '../support/registry.js';
 
 /** Registrations per replica, all sent at once. */
 const REGISTRATIONS = 25;
 /** Refused registrations (missing blob, logged as version.rejected) per replica. */
 const REFUSALS = 4;
-const STOP_TIMEOUT_MS = 10_000;
 
 const hex = (b: string): Buffer => Buffer.from(b, 'hex');
 
@@ -52,20 +51,6 @@ interface Entry {
 interface Replica {
   readonly name: string;
   readonly server: SpawnedServer;
-}
-
-/** Stops a server gracefully, or with kill -9 if it does not exit in time. */
-async function stopServer(server: SpawnedServer): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => { resolve('timeout'); }, STOP_TIMEOUT_MS);
-  });
-  try {
-    if ((await Promise.race([server.stop(), timedOut])) === 'timeout') await server.kill9();
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe('two server processes on one PostgreSQL', () => {

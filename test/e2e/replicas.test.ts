@@ -20,9 +20,11 @@ import { verifyCheckpoint } from '../../src/log/checkpoint.js';
 import { hashLeaf, rootOf, verifyConsistency, verifyInclusion } from '../../src/log/merkle.js';
 import { parseVerifierKey, type Verifier } from '../../src/log/signed-note.js';
 import { scanModel } from '../../src/sdk/local-model.js';
-import { activatePolicy, attest, createPrincipal, editablePolicy, examplePolicy, pushModel, scanPredicate, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
-import { startReplicaSet, type Replica, type ReplicaSet } from '../support/replicas.js';
+import { attest, createPrincipal, pushModel, scanPredicate, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
+import { startReplicaSet, type Replica, type ReplicaReply, type ReplicaSet } from '../support/replicas.js';
 import { listBucketKeys, testS3Client } from '../support/s3-storage.js';
+import { setUpStagingSeed } from '../support/staging-seed.js';
+import { uploadBytesReceived } from '../support/test-files.js';
 import { makeKey, signBundle, VULNS } from '../support/trust-fixtures.js';
 
 type Json = Record<string, unknown>;
@@ -57,26 +59,8 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function json(r: Replica, method: string, urlPath: string, body?: unknown, token?: string): Promise<{ status: number; body: Json; headers: Headers }> {
-  const res = await r.fetch(urlPath, {
-    method,
-    headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Json), headers: res.headers };
-}
-
-/** The replica's count of blob bytes it received (`custody_upload_bytes_received_total`). */
-async function bytesReceived(r: Replica): Promise<number> {
-  const text = await (await r.fetch('/metrics')).text();
-  const match = /^custody_upload_bytes_received_total(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(text);
-  if (match?.[1] === undefined) throw new Error(`no upload byte counter in the metrics of ${r.name}`);
-  return Number(match[1]);
-}
-
 /** PATCHes `bytes` (the blob's bytes from `start`) into a session; returns the reply. */
-function patch(r: Replica, id: string, bytes: Buffer, start: number, total: number): ReturnType<typeof json> {
+function patch(r: Replica, id: string, bytes: Buffer, start: number, total: number): Promise<ReplicaReply> {
   return r
     .fetch(`/api/v1/uploads/${id}`, {
       method: 'PATCH',
@@ -104,23 +88,23 @@ describe('a push interrupted on replica A resumes on replica B', () => {
 
   it('B continues the session of a killed A from the offset it reads from the shared stores, receives only the rest, and the pulled model is identical', async () => {
     const { dir, weights, digest } = await bigModel('raw-resume');
-    const [aBefore, bBefore] = [await bytesReceived(A), await bytesReceived(B)];
+    const [aBefore, bBefore] = [await uploadBytesReceived(A.url), await uploadBytesReceived(B.url)];
 
-    const opened = await json(A, 'POST', '/api/v1/uploads', { digest, size: BIG });
+    const opened = await A.json('POST', '/api/v1/uploads', { digest, size: BIG });
     expect(opened.status, JSON.stringify(opened.body)).toBe(201);
     const id = String(opened.body['id']);
     const first = await patch(A, id, weights.subarray(0, SENT_TO_A), 0, BIG);
     expect([first.status, first.body['offset']]).toEqual([200, SENT_TO_A]);
 
-    expect((await bytesReceived(A)) - aBefore).toBe(SENT_TO_A);
+    expect((await uploadBytesReceived(A.url)) - aBefore).toBe(SENT_TO_A);
     // A dies (kill -9): B knows where the session stands without ever having seen it.
     await A.kill9();
-    const status = await json(B, 'GET', `/api/v1/uploads/${id}`);
+    const status = await B.json('GET', `/api/v1/uploads/${id}`);
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ id, digest, size: BIG, offset: SENT_TO_A, exists: false });
     expect(status.headers.get('upload-offset')).toBe(String(SENT_TO_A));
     // Re-opening the session for the same blob on B resumes it, and B refuses a restart from 0.
-    expect(await json(B, 'POST', '/api/v1/uploads', { digest, size: BIG })).toMatchObject({ status: 200, body: { id, offset: SENT_TO_A } });
+    expect(await B.json('POST', '/api/v1/uploads', { digest, size: BIG })).toMatchObject({ status: 200, body: { id, offset: SENT_TO_A } });
     const restart = await patch(B, id, weights.subarray(0, MIB), 0, BIG);
     expect([restart.status, restart.body['code']]).toEqual([409, 'UPLOAD_OFFSET_MISMATCH']);
 
@@ -128,10 +112,10 @@ describe('a push interrupted on replica A resumes on replica B', () => {
     const rest = weights.subarray(offset);
     const finished = await patch(B, id, rest, offset, BIG);
     expect([finished.status, finished.body['offset']]).toEqual([200, BIG]);
-    expect(await json(B, 'POST', `/api/v1/uploads/${id}/commit`, { digest })).toMatchObject({ status: 201, body: { digest, size: BIG } });
+    expect(await B.json('POST', `/api/v1/uploads/${id}/commit`, { digest })).toMatchObject({ status: 201, body: { digest, size: BIG } });
 
     // B received only what was left.
-    expect((await bytesReceived(B)) - bBefore).toBe(BIG - SENT_TO_A);
+    expect((await uploadBytesReceived(B.url)) - bBefore).toBe(BIG - SENT_TO_A);
     expect(rest.length).toBe(BIG - SENT_TO_A);
     // The session's parts are gone from the bucket; the blob is there once, under its address.
     const s3 = testS3Client();
@@ -173,15 +157,15 @@ describe('a push interrupted on replica A resumes on replica B', () => {
       if (opened.id === null) throw new Error('no session');
       expect((await patch(A, opened.id, weights.subarray(0, SENT_TO_A), 0, BIG)).body['offset']).toBe(SENT_TO_A);
 
-      const bBefore = await bytesReceived(B);
+      const bBefore = await uploadBytesReceived(B.url);
       const configSize = Buffer.byteLength('{"model": "sdk-resume"}');
       const pushed = await clientB.push(dir, { model: 'replicas/sdk-resume' });
       expect(pushed.created).toBe(true);
       expect(pushed.uploadedFiles).toBe(2);
       expect(pushed.uploadedBytes).toBe(BIG - SENT_TO_A + configSize);
-      expect((await bytesReceived(B)) - bBefore).toBe(BIG - SENT_TO_A + configSize);
+      expect((await uploadBytesReceived(B.url)) - bBefore).toBe(BIG - SENT_TO_A + configSize);
       // The session A opened is the one B finished: it no longer exists on either replica.
-      for (const r of [A, B]) expect((await json(r, 'GET', `/api/v1/uploads/${opened.id}`)).status).toBe(404);
+      for (const r of [A, B]) expect((await r.json('GET', `/api/v1/uploads/${opened.id}`)).status).toBe(404);
 
       const out = path.join(work, 'sdk-resume-pulled');
       await clientA.pull(`replicas/sdk-resume@${pushed.version.digest}`, { output: out });
@@ -198,13 +182,8 @@ describe('racing promotions through both replicas', () => {
   let counter = 0;
 
   beforeAll(async () => {
-    const reg = A.asTestRegistry();
-    seed = await setUpSeed(reg, []);
     // The shipped staging policy without requireFrom (each race brings its own versions).
-    const staging = await examplePolicy('staging');
-    const doc = editablePolicy(staging.document);
-    delete doc.spec.requireFrom;
-    await activatePolicy(reg, doc, staging.fixtures, seed.principals.approver);
+    seed = await setUpStagingSeed(A.asTestRegistry());
   });
 
   /** A fresh model with `count` promotable versions (training provenance and a clean scan). */
@@ -220,13 +199,13 @@ describe('racing promotions through both replicas', () => {
     return versions;
   }
 
-  function promote(r: Replica, version: PushedVersion, expectCurrent?: string): ReturnType<typeof json> {
+  function promote(r: Replica, version: PushedVersion, expectCurrent?: string): Promise<ReplicaReply> {
     const body = { version: version.digest, ...(expectCurrent === undefined ? {} : { expectCurrent }) };
-    return json(r, 'POST', `/api/v1/models/${version.model}/environments/staging/promotions`, body, seed.principals.ci);
+    return r.json('POST', `/api/v1/models/${version.model}/environments/staging/promotions`, body, seed.principals.ci);
   }
 
   /** Sends the promotions at once (both are on the wire before either replica answers). */
-  function race(...requests: (() => ReturnType<typeof json>)[]): Promise<Awaited<ReturnType<typeof json>>[]> {
+  function race(...requests: (() => Promise<ReplicaReply>)[]): Promise<ReplicaReply[]> {
     return Promise.all(requests.map((send) => send()));
   }
 
@@ -235,12 +214,12 @@ describe('racing promotions through both replicas', () => {
   }
 
   async function decisionsLogged(model: string): Promise<(Json & { index: number })[]> {
-    const reply = await json(B, 'GET', `/api/v1/audit?type=promotion.decided&model=${encodeURIComponent(model)}&limit=1000`);
+    const reply = await B.json('GET', `/api/v1/audit?type=promotion.decided&model=${encodeURIComponent(model)}&limit=1000`);
     return (reply.body['items'] as { index: number; event: Json }[]).map((i) => ({ ...i.event, index: i.index })).sort((x, y) => x.index - y.index);
   }
 
   async function staging(model: string): Promise<Json> {
-    const reply = await json(A, 'GET', `/api/v1/models/${model}/environments`);
+    const reply = await A.json('GET', `/api/v1/models/${model}/environments`);
     const found = (reply.body['environments'] as Json[]).find((e) => e['environment'] === 'staging');
     if (found === undefined) throw new Error('no staging');
     return found;
@@ -318,12 +297,12 @@ describe('100 concurrent mixed writes through both replicas', () => {
     const reg = A.asTestRegistry();
     const signer = makeKey('burst-signer');
     const burstType = 'https://custody.dev/test/burst/v1';
-    expect((await json(A, 'POST', '/api/v1/keys', { name: signer.name, publicKey: signer.publicKeyPem, predicateTypes: [burstType] })).status).toBe(201);
+    expect((await A.json('POST', '/api/v1/keys', { name: signer.name, publicKey: signer.publicKeyPem, predicateTypes: [burstType] })).status).toBe(201);
     await createPrincipal(reg, 'burst-bot', 'user', [{ role: 'viewer' }]);
     // Tokens to revoke, each used once on each replica first (so neither can rely on a stale view).
-    const toRevoke = await Promise.all(Array.from({ length: 10 }, () => json(A, 'POST', '/api/v1/tokens', { principal: 'burst-bot' })));
+    const toRevoke = await Promise.all(Array.from({ length: 10 }, () => A.json('POST', '/api/v1/tokens', { principal: 'burst-bot' })));
     revokedTokens = toRevoke.map((t) => String(t.body['token']));
-    for (const t of revokedTokens) for (const r of [A, B]) expect((await json(r, 'GET', '/api/v1/whoami', undefined, t)).status).toBe(200);
+    for (const t of revokedTokens) for (const r of [A, B]) expect((await r.json('GET', '/api/v1/whoami', undefined, t)).status).toBe(200);
     const attested = await pushModel(reg, 'burst/attested', null);
     const againDir = path.join(work, 'burst-again');
     await mkdir(againDir, { recursive: true });
@@ -371,30 +350,30 @@ describe('100 concurrent mixed writes through both replicas', () => {
       // 10 registrations of a blob nobody uploaded: refused (422) and logged as version.rejected.
       ...Array.from({ length: 10 }, (_, i) => async () => {
         const ghost = sha256(`never uploaded ${i}`);
-        const reply = await json(on(i), 'POST', `/api/v1/models/burst/refused-${i}/versions`, { files: [{ path: 'x.bin', size: 3, digest: ghost }] });
+        const reply = await on(i).json('POST', `/api/v1/models/burst/refused-${i}/versions`, { files: [{ path: 'x.bin', size: 3, digest: ghost }] });
         keep('refused', on(i), reply.status, reply.body);
       }),
       ...Array.from({ length: 10 }, (_, i) => async () => {
         const key = makeKey(`burst-key-${i}`);
-        const reply = await json(on(i), 'POST', '/api/v1/keys', { name: key.name, publicKey: key.publicKeyPem, predicateTypes: [burstType] });
+        const reply = await on(i).json('POST', '/api/v1/keys', { name: key.name, publicKey: key.publicKeyPem, predicateTypes: [burstType] });
         keep('key', on(i), reply.status, reply.body);
       }),
       ...Array.from({ length: 10 }, (_, i) => async () => {
         const bundle = signBundle(signer, attested.digest, burstType, { run: i });
-        const reply = await json(on(i), 'POST', `/api/v1/models/burst/attested/versions/${attested.digest}/attestations`, { bundle });
+        const reply = await on(i).json('POST', `/api/v1/models/burst/attested/versions/${attested.digest}/attestations`, { bundle });
         keep('attestation', on(i), reply.status, reply.body);
       }),
       ...Array.from({ length: 10 }, (_, i) => async () => {
-        const reply = await json(on(i), 'POST', '/api/v1/tokens', { principal: 'burst-bot', name: `burst-${i}` });
+        const reply = await on(i).json('POST', '/api/v1/tokens', { principal: 'burst-bot', name: `burst-${i}` });
         keep('token', on(i), reply.status, reply.body);
         newTokens.push(String(reply.body['token']));
       }),
       ...toRevoke.map((t, i) => async () => {
-        const reply = await json(on(i + 1), 'POST', `/api/v1/tokens/${String(t.body['id'])}/revoke`);
+        const reply = await on(i + 1).json('POST', `/api/v1/tokens/${String(t.body['id'])}/revoke`);
         keep('revoke', on(i + 1), reply.status, reply.body);
       }),
       ...Array.from({ length: 10 }, (_, i) => async () => {
-        const reply = await json(on(i + 1), 'POST', '/api/v1/principals', { name: `burst-principal-${i}`, kind: 'service' });
+        const reply = await on(i + 1).json('POST', '/api/v1/principals', { name: `burst-principal-${i}`, kind: 'service' });
         keep('principal', on(i + 1), reply.status, reply.body);
       }),
     ];
@@ -404,7 +383,7 @@ describe('100 concurrent mixed writes through both replicas', () => {
     after = Number(verifyCheckpoint(await (await B.fetch('/log/checkpoint')).text(), verifier).size);
     const read = await Promise.all(
       Array.from({ length: after }, async (_, i) => {
-        const reply = await json(i % 2 === 0 ? A : B, 'GET', `/api/v1/log/entries/${i}`);
+        const reply = await (i % 2 === 0 ? A : B).json('GET', `/api/v1/log/entries/${i}`);
         expect(reply.status).toBe(200);
         return reply.body as unknown as Entry;
       }),
@@ -434,8 +413,8 @@ describe('100 concurrent mixed writes through both replicas', () => {
     const shared = entries.slice(before).filter((e) => e.event['type'] === 'version.registered' && e.event['model'] === 'burst/shared');
     expect(shared.map((e) => e.event['number']).sort((x, y) => Number(x) - Number(y))).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
     // Nothing past the end on either replica, and both serve the same entries.
-    for (const r of [A, B]) expect((await json(r, 'GET', `/api/v1/log/entries/${after}`)).status).toBe(404);
-    const sample = await Promise.all(entries.slice(before).map((e, i) => json(i % 2 === 0 ? B : A, 'GET', `/api/v1/log/entries/${e.index}`)));
+    for (const r of [A, B]) expect((await r.json('GET', `/api/v1/log/entries/${after}`)).status).toBe(404);
+    const sample = await Promise.all(entries.slice(before).map((e, i) => (i % 2 === 0 ? B : A).json('GET', `/api/v1/log/entries/${e.index}`)));
     sample.forEach((s, i) => { expect(s.body).toEqual(entries[before + i]); });
     const root = rootOf(entries.map((e) => hex(e.leafHash)));
     const head = verifyCheckpoint(await (await A.fetch('/log/checkpoint')).text(), verifier);
@@ -470,7 +449,7 @@ describe('100 concurrent mixed writes through both replicas', () => {
         continue;
       }
       // Asked of the replica that did not sign the newer one.
-      const reply = await json(next.replica === 'A' ? B : A, 'GET', `/api/v1/log/proof/consistency?from=${from}&to=${to}`);
+      const reply = await (next.replica === 'A' ? B : A).json('GET', `/api/v1/log/proof/consistency?from=${from}&to=${to}`);
       verifyConsistency(from, to, (reply.body['proof'] as string[]).map(hex), prev.checkpoint.rootHash, next.checkpoint.rootHash);
       proofs++;
     }
@@ -479,8 +458,8 @@ describe('100 concurrent mixed writes through both replicas', () => {
 
   it('applies every token change on both replicas', async () => {
     for (const r of [A, B]) {
-      for (const t of revokedTokens) expect((await json(r, 'GET', '/api/v1/whoami', undefined, t)).status).toBe(401);
-      for (const t of newTokens) expect((await json(r, 'GET', '/api/v1/whoami', undefined, t)).body['name']).toBe('burst-bot');
+      for (const t of revokedTokens) expect((await r.json('GET', '/api/v1/whoami', undefined, t)).status).toBe(401);
+      for (const t of newTokens) expect((await r.json('GET', '/api/v1/whoami', undefined, t)).body['name']).toBe('burst-bot');
     }
   });
 

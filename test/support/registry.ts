@@ -1,7 +1,8 @@
 /**
  * Real registries for integration tests: `startTestRegistry` runs the server in this process on
  * a loopback port (real HTTP, real stores), `spawnServer` runs `custody serve` as a child
- * process (for kill -9 tests), and `runCli` runs the built `custody` command. The CLI and the
+ * process (for kill -9 tests; `stopServer` stops one with a bound), and `runCli` runs the built
+ * `custody` command (`expectCliOk` reads a successful `--json` run). The CLI and the
  * spawned server use `dist/` — `npm test` builds it first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -221,6 +222,23 @@ export async function spawnServer(options: {
   };
 }
 
+/** How long `stopServer` waits for a graceful stop before kill -9. */
+const STOP_TIMEOUT_MS = 10_000;
+
+/** Stops a spawned server gracefully (SIGTERM), or with kill -9 if it has not exited after `timeoutMs`; no-op when already exited. */
+export async function stopServer(server: SpawnedServer, timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => { resolve('timeout'); }, timeoutMs);
+  });
+  try {
+    if ((await Promise.race([server.stop(), timedOut])) === 'timeout') await server.kill9();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Client state (saved login, pinned log keys) for CLI runs that do not bring their own: private
  * to this test process, so pins of servers that happened to use the same port never collide.
@@ -248,6 +266,12 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
     child.once('error', reject);
     child.once('exit', (code) => { resolve({ code, stdout, stderr }); });
   });
+}
+
+/** The JSON a `--json` CLI run printed; throws with its exit code and output unless it exited 0. */
+export function expectCliOk(result: CliResult): Record<string, unknown> {
+  if (result.code !== 0) throw new Error(`custody exited ${String(result.code)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return JSON.parse(result.stdout) as Record<string, unknown>;
 }
 
 /** Opens the blob store of a registry under test (e.g. for an offline `verifyStore` or to inspect it). */

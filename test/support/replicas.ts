@@ -15,11 +15,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateApiToken } from '../../src/auth/api-token.js';
 import { CustodyClient } from '../../src/sdk/custody-client.js';
-import { createTestStorage, runCli, spawnServer, type CliResult, type SpawnedServer, type TestRegistry } from './registry.js';
+import { createTestStorage, runCli, spawnServer, stopServer, type CliResult, type SpawnedServer, type TestRegistry } from './registry.js';
 import { dropBucket, newBucketName, s3ServerEnv } from './s3-storage.js';
-
-/** How long a graceful stop may take before the replica is killed with SIGKILL. */
-const STOP_TIMEOUT_MS = 10_000;
 
 /** One `custody serve` process of a set. */
 export interface Replica {
@@ -37,6 +34,8 @@ export interface Replica {
   client(token?: string): CustodyClient;
   /** `fetch` of a path on this replica, with the admin's bearer token unless `init` sets one. */
   fetch(urlPath: string, init?: RequestInit): Promise<Response>;
+  /** One JSON call to this replica's API as the admin (or `token`); an empty reply body reads as `{}`. */
+  json(method: string, urlPath: string, body?: unknown, token?: string): Promise<ReplicaReply>;
   /** kill -9 and wait for the exit. */
   kill9(): Promise<void>;
   /** SIGTERM, SIGKILL after 10 s; no-op when already exited. */
@@ -49,6 +48,13 @@ export interface Replica {
    * `registry` (the in-process server) does not exist here and throws; `stop()` stops the replica.
    */
   asTestRegistry(): TestRegistry;
+}
+
+/** What `Replica.json` returns. */
+export interface ReplicaReply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly headers: Headers;
 }
 
 export interface ReplicaSetOptions {
@@ -98,19 +104,6 @@ export interface ReplicaSet {
 /** The name of the replica at `index`: A, B, C, … */
 function replicaName(index: number): string {
   return String.fromCharCode('A'.charCodeAt(0) + index);
-}
-
-async function stopGracefully(server: SpawnedServer): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => { resolve('timeout'); }, STOP_TIMEOUT_MS);
-  });
-  try {
-    if ((await Promise.race([server.stop(), timedOut])) === 'timeout') await server.kill9();
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -165,12 +158,21 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
           if (!headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
           return fetch(`${server.url}${urlPath}`, { ...init, headers });
         },
+        json: async (method, urlPath, body, t) => {
+          const res = await replica.fetch(urlPath, {
+            method,
+            headers: { ...(t === undefined ? {} : { authorization: `Bearer ${t}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          });
+          const text = await res.text();
+          return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), headers: res.headers };
+        },
         kill9: async () => {
           if (replica.running()) await server.kill9();
         },
-        stop: () => stopGracefully(server),
+        stop: () => stopServer(server),
         restart: async () => {
-          await stopGracefully(server);
+          await stopServer(server);
           server = await spawnOne();
         },
         asTestRegistry: () => {
@@ -188,7 +190,7 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
               throw new Error(`replica ${replicaName(index)} runs in another process: it has no in-process registry`);
             },
             client: (t = token) => new CustodyClient({ server: server.url, token: t }),
-            stop: () => stopGracefully(server),
+            stop: () => stopServer(server),
           };
           return view;
         },
