@@ -117,6 +117,29 @@ export interface UploadSession {
   readonly updatedAt: string;
 }
 
+/**
+ * A signed-in web UI session (issue 8 §2), referenced by an HttpOnly cookie `<id>.<secret>`.
+ * Only the secret's SHA-256 is stored, so a database dump cannot be replayed as a cookie.
+ */
+export interface UiSession {
+  readonly id: string;
+  /** Lowercase hex SHA-256 of the cookie secret; the secret itself is never stored. */
+  readonly secretHash: string;
+  readonly principalId: string;
+  /** The API token the user signed in with, or null for a sign-in without one. */
+  readonly tokenId: string | null;
+  /** The per-session CSRF token every unsafe UI request must echo. */
+  readonly csrfToken: string;
+  readonly createdAt: string;
+  /** The last time the user proved who they are (sign-in or re-authentication). */
+  readonly authenticatedAt: string;
+  readonly lastSeenAt: string;
+  /** The absolute end, whatever the activity. */
+  readonly expiresAt: string;
+  /** When the session was signed out or found expired, or null while it is open. */
+  readonly endedAt: string | null;
+}
+
 /** One leaf of the transparency log (SPEC §4.4, §5). */
 export interface LogEntryRecord {
   readonly index: number;
@@ -255,6 +278,9 @@ export interface MetadataReader {
   getUploadSession(id: string): Promise<UploadSession | undefined>;
   findUploadSession(principalId: string, sha256: string, size: number): Promise<UploadSession | undefined>;
   listUploadSessionsUpdatedBefore(instant: string): Promise<readonly UploadSession[]>;
+
+  /** A UI session by id, ended ones too. */
+  getUiSession(id: string): Promise<UiSession | undefined>;
 }
 
 /** Reads and writes inside one transaction. */
@@ -318,6 +344,17 @@ export interface MetadataTx extends MetadataReader {
   insertUploadSession(session: UploadSession): Promise<void>;
   touchUploadSession(id: string, updatedAt: string): Promise<void>;
   deleteUploadSession(id: string): Promise<void>;
+
+  /** CONFLICT when the id is taken; PRINCIPAL_NOT_FOUND when the principal does not exist. */
+  insertUiSession(session: UiSession): Promise<void>;
+  /** Records activity; CONFLICT when the session does not exist or has ended. */
+  touchUiSession(id: string, lastSeenAt: string): Promise<void>;
+  /** Records a fresh proof of identity; CONFLICT when the session does not exist or has ended. */
+  reauthenticateUiSession(id: string, authenticatedAt: string): Promise<void>;
+  /** Ends the session; a session already ended or absent is left as it is. */
+  endUiSession(id: string, endedAt: string): Promise<void>;
+  /** Deletes sessions that ended, or whose absolute end passed, before `cutoff`; returns how many. */
+  deleteUiSessionsEndedBefore(cutoff: string): Promise<number>;
 }
 
 export interface MetadataStore extends MetadataReader {

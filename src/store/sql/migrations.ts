@@ -322,6 +322,29 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('quarantines_version_idx').on('quarantines').column('version_id').execute();
     },
   },
+  {
+    id: 6,
+    name: 'web ui sessions',
+    async up(db) {
+      // Issue 8 §2: server-side sessions behind an HttpOnly cookie. Only the SHA-256 of the
+      // cookie's secret is stored; rows are deleted a day after they end or expire.
+      await db.schema
+        .createTable('ui_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+        .addColumn('token_id', 'text')
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('authenticated_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text')
+        .execute();
+      await db.schema.createIndex('ui_sessions_expires_idx').on('ui_sessions').column('expires_at').execute();
+      await db.schema.createIndex('ui_sessions_ended_idx').on('ui_sessions').column('ended_at').execute();
+    },
+  },
 ];
 
 /**

@@ -153,6 +153,20 @@ export interface UploadSessionsTable {
   updated_at: string;
 }
 
+/** Web UI sessions (`sql-session-store.ts`); `secret_hash` is 64 lowercase hex. */
+export interface UiSessionsTable {
+  id: string;
+  secret_hash: string;
+  principal_id: string;
+  token_id: string | null;
+  csrf_token: string;
+  created_at: string;
+  authenticated_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ended_at: string | null;
+}
+
 /** The transparency log's committed size: one row, id 1, locked to sequence appends. */
 export interface LogHeadTable {
   id: number;
@@ -245,6 +259,7 @@ export interface Database {
   versions: VersionsTable;
   version_files: VersionFilesTable;
   upload_sessions: UploadSessionsTable;
+  ui_sessions: UiSessionsTable;
   log_head: LogHeadTable;
   log_entries: LogEntriesTable;
   log_hashes: LogHashesTable;

@@ -18,6 +18,7 @@ import type {
   Page,
   Principal,
   RoleBinding,
+  UiSession,
   UploadSession,
   VersionRecord,
 } from '../metadata-store.js';
@@ -28,6 +29,7 @@ import { SqlLogReader } from './sql-log-reader.js';
 import { SqlTrustReader } from './sql-trust-store.js';
 import { SqlIdentityReader } from './sql-identity-store.js';
 import { SqlPromotionReader } from './sql-promotion-store.js';
+import { SqlUiSessionReader } from './sql-session-store.js';
 import type { AliasRecord, DecisionRecord, PolicyRecord, QuarantineRecord } from '../promotion-records.js';
 import { decodeRow } from './row-codecs.js';
 import type { AttestationRecord, LineageEdge, SignerKeyRecord } from '../trust-records.js';
@@ -66,6 +68,8 @@ export class SqlMetadataReader implements MetadataReader {
   readonly #identity = new SqlIdentityReader(() => this.db());
   /** The promotion tables' queries (`sql-promotion-store.ts`). */
   readonly #promotion = new SqlPromotionReader(() => this.db());
+  /** The web UI sessions' queries (`sql-session-store.ts`). */
+  readonly #uiSessions = new SqlUiSessionReader(() => this.db());
 
   /** The executor for the next query; subclasses refuse use at the wrong time. */
   protected db(): Kysely<Database> {
@@ -368,5 +372,9 @@ export class SqlMetadataReader implements MetadataReader {
   async listUploadSessionsUpdatedBefore(instant: string): Promise<readonly UploadSession[]> {
     const rows = await this.db().selectFrom('upload_sessions').selectAll().where('updated_at', '<', instant).orderBy('updated_at').orderBy('id').execute();
     return rows.map((row) => decodeRow('upload_sessions', row));
+  }
+
+  getUiSession(id: string): Promise<UiSession | undefined> {
+    return this.#uiSessions.getUiSession(id);
   }
 }

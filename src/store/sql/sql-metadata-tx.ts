@@ -18,6 +18,7 @@ import type {
   NewVersion,
   Principal,
   RoleBinding,
+  UiSession,
   UploadSession,
   VersionRecord,
 } from '../metadata-store.js';
@@ -27,6 +28,7 @@ import { SqlLogWriter } from './sql-log-writer.js';
 import { SqlTrustWriter } from './sql-trust-store.js';
 import { SqlIdentityWriter } from './sql-identity-store.js';
 import { SqlPromotionWriter } from './sql-promotion-store.js';
+import { SqlUiSessionWriter } from './sql-session-store.js';
 import type { AliasRecord, DecisionRecord, PolicyRecord, PolicyTransition, QuarantineRecord } from '../promotion-records.js';
 import type { AttestationRecord, KeyRevocation, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 import { SqlMetadataReader } from './sql-metadata-reader.js';
@@ -78,6 +80,8 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
   readonly #identity = new SqlIdentityWriter(() => this.db());
   /** The promotion tables' writes (`sql-promotion-store.ts`). */
   readonly #promotion = new SqlPromotionWriter(() => this.db(), this.dialect);
+  /** The web UI sessions' writes (`sql-session-store.ts`). */
+  readonly #uiSessions = new SqlUiSessionWriter(() => this.db());
 
   /** Called by the store once `transaction`'s callback settles; any later use throws INTERNAL. */
   end(): void {
@@ -283,5 +287,25 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
 
   async deleteUploadSession(id: string): Promise<void> {
     await this.db().deleteFrom('upload_sessions').where('id', '=', id).execute();
+  }
+
+  insertUiSession(session: UiSession): Promise<void> {
+    return this.#uiSessions.insertUiSession(session);
+  }
+
+  touchUiSession(id: string, lastSeenAt: string): Promise<void> {
+    return this.#uiSessions.touchUiSession(id, lastSeenAt);
+  }
+
+  reauthenticateUiSession(id: string, authenticatedAt: string): Promise<void> {
+    return this.#uiSessions.reauthenticateUiSession(id, authenticatedAt);
+  }
+
+  endUiSession(id: string, endedAt: string): Promise<void> {
+    return this.#uiSessions.endUiSession(id, endedAt);
+  }
+
+  deleteUiSessionsEndedBefore(cutoff: string): Promise<number> {
+    return this.#uiSessions.deleteUiSessionsEndedBefore(cutoff);
   }
 }
