@@ -132,6 +132,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Web UI sign-in sessions (issue 8 §2, `service/session-service.ts`). */
+    ui: z
+      .object({
+        /** A session unused for this long must sign in again. */
+        sessionIdleMinutes: positiveInt.max(24 * 60).default(30),
+        /** A session ends this long after sign-in, however active. */
+        sessionMaxHours: positiveInt.max(30 * 24).default(12),
+        /** Approving, revoking a key and activating a policy need a sign-in this recent. */
+        recentAuthMinutes: positiveInt.max(24 * 60).default(5),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -162,6 +174,7 @@ export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: read
     ['log', ['origin', 'publicReads']],
     ['keys', ['log', 'vsa']],
     ['uploads', ['sessionTtlHours']],
+    ['ui', ['sessionIdleMinutes', 'sessionMaxHours', 'recentAuthMinutes']],
     ['provenance', ['requireAtEntry']],
     ['promotion', ['lastEnvironmentServiceOnly', 'evaluationTimeLimitMs']],
   ] as const

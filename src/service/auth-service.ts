@@ -145,6 +145,24 @@ export class AuthService {
     return this.#actor(this.store, principal, { via: 'token', tokenId: token.id, narrowed: token.permissions, claims: null });
   }
 
+  /**
+   * Re-establishes the actor of a web UI session (issue 8 §2) on each request, so a revoked
+   * token, a disabled principal or a changed binding takes effect at once. With a `tokenId`, the
+   * actor is exactly what `authenticate` builds for that token (via `token`, narrowed as the token
+   * is); UNAUTHENTICATED when the token is revoked, expired or another principal's. Without one
+   * (a sign-in that used no API token), the actor holds the principal's unconditional bindings,
+   * unnarrowed. UNAUTHENTICATED too when the principal is gone or disabled.
+   */
+  async actorForSession(principalId: string, tokenId: string | null): Promise<Actor> {
+    const principal = await this.store.getPrincipalById(principalId);
+    if (principal === undefined || principal.disabledAt !== null) return denied();
+    if (tokenId === null) return this.#actor(this.store, principal, { via: 'oidc', tokenId: null, narrowed: null, claims: null });
+    const token = await this.store.getToken(tokenId);
+    if (token?.principalId !== principal.id || token.revokedAt !== null) return denied();
+    if (token.expiresAt !== null && Date.parse(token.expiresAt) <= this.clock.now().getTime()) return denied();
+    return this.#actor(this.store, principal, { via: 'token', tokenId: token.id, narrowed: token.permissions, claims: null });
+  }
+
   async #authenticateJwt(verifier: OidcVerifier, jwt: string): Promise<Actor> {
     const result = await verifier.verify(jwt);
     if (!result.ok) {
