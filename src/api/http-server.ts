@@ -16,6 +16,8 @@ import { readJsonBody, validate } from './read-json-body.js';
 import { permissionOf, scopeOf, type AnyRoute, type Reply } from './route.js';
 import { FailureLimiter } from '../auth/failure-limiter.js';
 import { Router } from './router.js';
+import type { PageDef } from '../ui/page.js';
+import { UiFront } from '../ui/ui-front.js';
 import type { Services } from './services.js';
 import type { Actor } from '../service/auth-service.js';
 
@@ -23,6 +25,8 @@ export interface HttpServerOptions {
   readonly routes: readonly AnyRoute[];
   readonly services: Services;
   readonly logger: Logger;
+  /** The web UI's pages (issue 8), served beside the API; none when absent. */
+  readonly pages?: readonly PageDef[];
   readonly onShutdownStart?: () => void;
 }
 
@@ -64,11 +68,14 @@ export class HttpFront {
   private readonly idleWaiters: (() => void)[] = [];
   private readonly countRequest: (labels: Record<string, string>) => void;
   private readonly failures: FailureLimiter;
+  private readonly ui: UiFront | undefined;
 
   constructor(private readonly options: HttpServerOptions) {
     this.router = new Router(options.routes);
     const { limits } = options.services.config;
     this.failures = new FailureLimiter({ maxFailures: limits.authFailures, windowSeconds: limits.authFailureWindowSeconds });
+    // The web UI shares the failure limiter: a failed sign-in counts like a failed bearer token.
+    this.ui = options.pages === undefined ? undefined : new UiFront(options.pages, options.services, options.logger, this.failures);
     this.countRequest = options.services.metrics.counter('custody_http_requests_total', 'HTTP requests by route, method and status');
   }
 
@@ -141,6 +148,12 @@ export class HttpFront {
     try {
       if (this.shuttingDown) throw new CustodyError('SHUTTING_DOWN', 'the server is shutting down');
       const url = new URL(req.url ?? '/', 'http://localhost');
+      // Pages and their assets are the UI's; `/api/…` never is, so no cookie is ever read there.
+      if (this.ui !== undefined && !url.pathname.startsWith('/api/') && this.ui.owns(req.method ?? 'GET', url.pathname)) {
+        routeLabel = 'ui';
+        await this.ui.serve(req, res, url);
+        return;
+      }
       const { route, params: rawParams } = this.router.match(req.method ?? 'GET', url.pathname);
       routeLabel = route.path;
       const { config } = this.options.services;

@@ -3,22 +3,28 @@
  * `{name}` segments capture one percent-decoded segment (a decoded `/` or NUL is refused).
  */
 import { CustodyError } from '../domain/errors.js';
-import type { AnyRoute, HttpMethod } from './route.js';
+import type { AnyRoute } from './route.js';
 
-interface CompiledRoute {
-  readonly route: AnyRoute;
+/** What the router needs of a route: its method and path template (API routes, UI pages). */
+export interface Routable {
+  readonly method: string;
+  readonly path: string;
+}
+
+interface CompiledRoute<R extends Routable> {
+  readonly route: R;
   readonly segments: readonly ({ readonly literal: string } | { readonly param: string; readonly rest: boolean })[];
 }
 
-export interface RouteMatch {
-  readonly route: AnyRoute;
+export interface RouteMatch<R extends Routable = AnyRoute> {
+  readonly route: R;
   readonly params: Record<string, string>;
 }
 
-export class Router {
-  private readonly compiled: CompiledRoute[];
+export class Router<R extends Routable = AnyRoute> {
+  private readonly compiled: CompiledRoute<R>[];
 
-  constructor(readonly routes: readonly AnyRoute[]) {
+  constructor(readonly routes: readonly R[]) {
     const seen = new Set<string>();
     this.compiled = routes.map((route) => {
       const key = `${route.method} ${route.path}`;
@@ -36,10 +42,10 @@ export class Router {
   }
 
   /** The matching route, or ROUTE_NOT_FOUND / METHOD_NOT_ALLOWED. HEAD falls back to GET. */
-  match(method: string, pathname: string): RouteMatch {
+  match(method: string, pathname: string): RouteMatch<R> {
     const parts = pathname.split('/').slice(1);
     let pathMatched = false;
-    for (const wanted of method === 'HEAD' ? (['HEAD', 'GET'] as HttpMethod[]) : [method]) {
+    for (const wanted of method === 'HEAD' ? ['HEAD', 'GET'] : [method]) {
       for (const { route, segments } of this.compiled) {
         const params = matchSegments(segments, parts);
         if (params === undefined) continue;
@@ -52,7 +58,7 @@ export class Router {
   }
 }
 
-function matchSegments(segments: CompiledRoute['segments'], parts: readonly string[]): Record<string, string> | undefined {
+function matchSegments(segments: CompiledRoute<Routable>['segments'], parts: readonly string[]): Record<string, string> | undefined {
   const last = segments[segments.length - 1];
   const hasRest = last !== undefined && 'param' in last && last.rest;
   if (hasRest ? parts.length < segments.length : segments.length !== parts.length) return undefined;

@@ -13,6 +13,7 @@ import type { PolicyService } from '../service/policy-service.js';
 import type { PromotionService } from '../service/promotion-service.js';
 import type { VsaKey } from '../promotion/vsa-key.js';
 import type { TransparencyLog } from '../service/transparency-log.js';
+import type { SessionService } from '../service/session-service.js';
 
 export interface Services {
   readonly config: Config;
@@ -26,6 +27,8 @@ export interface Services {
   readonly lineage: LineageService;
   readonly policies: PolicyService;
   readonly promotions: PromotionService;
+  /** Web UI sessions (issue 8): only the UI reads cookies; the API never does. */
+  readonly sessions: SessionService;
   /** The registry's VSA key (only its public half is ever served). */
   readonly vsaKey: VsaKey;
   readonly log: TransparencyLog;

@@ -19,6 +19,8 @@ import { OidcVerifier } from '../auth/oidc-verifier.js';
 import { BlobService } from '../service/blob-service.js';
 import { RegistryService } from '../service/registry-service.js';
 import { KeyService } from '../service/key-service.js';
+import { SessionService } from '../service/session-service.js';
+import { allPages } from '../ui/pages/all-pages.js';
 import { AttestationService } from '../service/attestation-service.js';
 import { LineageService } from '../service/lineage-service.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -141,6 +143,11 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
       publicUrl: (config.server.publicUrl ?? 'https://custody.local').replace(/\/+$/, ''),
     });
     keys.reactToRevocation((tx, actor, key) => promotions.quarantineAfterRevocation(tx, actor, key));
+    const sessions = new SessionService(metadata, clock, auth, {
+      idleMinutes: config.ui.sessionIdleMinutes,
+      maxHours: config.ui.sessionMaxHours,
+      recentAuthMinutes: config.ui.recentAuthMinutes,
+    });
     await blobs.expireUploads();
 
     const boot = await auth.bootstrap(options.bootstrapToken);
@@ -160,6 +167,7 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
       lineage,
       policies,
       promotions,
+      sessions,
       vsaKey,
       log,
       metrics,
@@ -169,12 +177,15 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
       },
       isShuttingDown: () => front.isShuttingDown,
     };
-    const front: HttpFront = new HttpFront({ routes: allRoutes(CUSTODY_VERSION), services, logger });
+    const front: HttpFront = new HttpFront({ routes: allRoutes(CUSTODY_VERSION), pages: allPages(), services, logger });
     const running = await front.listen(config.server.host, config.server.port);
     logger.info('custody listening', { url: running.url, metadata: metadata.dialect, version: CUSTODY_VERSION, logKey: logKey.verifierKey });
     const expiry = setInterval(() => {
       blobs.expireUploads().catch((error: unknown) => {
         logger.warn('upload expiry failed', { error: error instanceof Error ? error.message : String(error) });
+      });
+      sessions.expire().catch((error: unknown) => {
+        logger.warn('ui session expiry failed', { error: error instanceof Error ? error.message : String(error) });
       });
     }, 3_600_000);
     expiry.unref();

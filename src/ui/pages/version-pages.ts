@@ -1,0 +1,118 @@
+/**
+ * A model's page (its versions, newest first, with where each environment stands) and a
+ * version's page (reference/ui-screens.md §2.2): the header — digest, number, immutable, who
+ * pushed it and when, the environments it is in — the files, one gate checklist per environment
+ * after the first (what a promotion would decide now, from `PromotionService.evaluate`, the
+ * function behind `custody policy eval` and the evaluation API), and the promotion history with
+ * each decision's log index. Annotations are shown as what they are: unverified.
+ */
+import { CustodyError } from '../../domain/errors.js';
+import { parseSelector } from '../../domain/model-ref.js';
+import type { Scope } from '../../auth/permissions.js';
+import { html, pathSegment } from '../html.js';
+import { digestCode } from '../digest-code.js';
+import { gateChecklist } from '../gate-checklist.js';
+import { definePage, requireSignedIn, type PageDef } from '../page.js';
+import { statusPill } from '../status-pill.js';
+
+const PAGE_SIZE = 50;
+const inNamespace = (params: Readonly<Record<string, string>>): Scope => ({ ...(params['namespace'] === undefined ? {} : { namespace: params['namespace'] }) });
+
+function modelOf(params: Readonly<Record<string, string>>): { namespace: string; name: string } {
+  const { namespace, name } = params;
+  if (namespace === undefined || name === undefined) throw new CustodyError('NOT_FOUND', 'no such model');
+  return { namespace, name };
+}
+
+function versionHref(model: { namespace: string; name: string }, digest: string): string {
+  return `/models/${pathSegment(model.namespace)}/${pathSegment(model.name)}/versions/${pathSegment(digest)}`;
+}
+
+function when(iso: string): ReturnType<typeof html> {
+  return html`<time datetime="${iso}">${iso.slice(0, 19).replace('T', ' ')} UTC</time>`;
+}
+
+export const versionPages: readonly PageDef[] = [
+  definePage({
+    method: 'GET',
+    path: '/models/{namespace}/{name}',
+    access: { permission: 'model:read', scope: inNamespace },
+    handle: async ({ params, url, services }) => {
+      const model = modelOf(params);
+      await services.registry.getModel(model);
+      const cursor = url.searchParams.get('cursor') ?? '';
+      const [page, placements] = await Promise.all([
+        services.registry.listVersions(model, { limit: PAGE_SIZE, ...(cursor === '' ? {} : { cursor }) }),
+        services.promotions.status(model),
+      ]);
+      const environmentsOf = (digest: string): string[] => placements.filter((p) => p.alias?.versionDigest === digest).map((p) => p.environment);
+      const body = html`<h1>${model.namespace}/${model.name}</h1>
+<h2>Environments</h2>
+<table><thead><tr><th scope="col">Environment</th><th scope="col">Version</th><th scope="col">Since</th><th scope="col">Quarantine</th></tr></thead><tbody>
+${placements.map(
+  (p) => html`<tr><th scope="row">${p.environment}</th><td>${p.alias === undefined ? html`<span class="muted">none</span>` : html`<a href="${versionHref(model, p.alias.versionDigest)}">${digestCode(p.alias.versionDigest)}</a>`}</td>
+<td>${p.alias === undefined ? '' : when(p.alias.since)}</td>
+<td>${p.quarantines.length === 0 ? html`<span class="muted">none</span>` : p.quarantines.map((q) => html`${statusPill('REVOKED', `Quarantined: ${q.reason}`)} ${q.reason} `)}</td></tr>`,
+)}
+</tbody></table>
+<h2>Versions</h2>
+<table><thead><tr><th scope="col">Version</th><th scope="col">Digest</th><th scope="col">Files</th><th scope="col">Pushed</th><th scope="col">In</th></tr></thead><tbody>
+${page.items.map(
+  (v) => html`<tr><th scope="row"><a href="${versionHref(model, v.digest)}">v${v.number}</a></th><td>${digestCode(v.digest)}</td><td>${v.fileCount}</td><td>${v.registeredBy}, ${when(v.registeredAt)}</td><td>${environmentsOf(v.digest).join(', ')}</td></tr>`,
+)}
+</tbody></table>
+${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(page.nextCursor)}">Older versions</a></p>`}`;
+      return { kind: 'page', title: `${model.namespace}/${model.name}`, body };
+    },
+  }),
+  definePage({
+    method: 'GET',
+    path: '/models/{namespace}/{name}/versions/{digest}',
+    access: { permission: 'model:read', scope: inNamespace },
+    handle: async (ctx) => {
+      const { params, services } = ctx;
+      const { actor } = requireSignedIn(ctx);
+      const model = modelOf(params);
+      const selector = parseSelector(params['digest'] ?? '');
+      const [{ version, files }, placements, { decisions }] = await Promise.all([
+        services.registry.getVersion(model, selector),
+        services.promotions.status(model),
+        services.promotions.decisions(model, selector),
+      ]);
+      const environments = services.config.environments;
+      const current = placements.filter((p) => p.alias?.versionDigest === version.digest).map((p) => p.environment);
+      const checklists = await Promise.all(
+        environments.slice(1).map(async (environment, i) => {
+          const { evaluation } = await services.promotions.evaluate(actor, model, selector, environment);
+          return gateChecklist(environment, evaluation, { current: current.includes(environment), id: `gates-${i}` });
+        }),
+      );
+      const annotations = version.annotations === null || version.annotations === undefined ? null : JSON.stringify(version.annotations, null, 2);
+      const body = html`<h1>${model.namespace}/${model.name} v${version.number}</h1>
+<dl class="facts">
+<dt>Digest</dt><dd>${digestCode(version.digest)} <span class="badge">Immutable</span></dd>
+<dt>OMS root digest</dt><dd>${digestCode(version.omsRootDigest)}</dd>
+<dt>Pushed</dt><dd>by <strong>${version.registeredBy}</strong>, ${when(version.registeredAt)}</dd>
+<dt>Environments</dt><dd>${current.length === 0 ? html`<span class="muted">none</span>` : current.map((e) => html`<span class="badge">${e}</span> `)}</dd>
+<dt>Files</dt><dd>${version.fileCount} (${version.totalSize} bytes)</dd>
+</dl>
+<h2>Gates</h2>
+${checklists.length === 0 ? html`<p class="muted">Only one environment is configured: there is nothing to promote into.</p>` : checklists}
+<h2>Files</h2>
+<table><thead><tr><th scope="col">Path</th><th scope="col">Size</th><th scope="col">SHA-256</th></tr></thead><tbody>
+${files.map((f) => html`<tr><td><code>${f.path}</code></td><td>${f.size}</td><td>${digestCode(`sha256:${f.sha256}`)}</td></tr>`)}
+</tbody></table>
+<h2>Promotion history</h2>
+${decisions.length === 0
+  ? html`<p class="muted">No promotion decisions yet.</p>`
+  : html`<table><thead><tr><th scope="col">When</th><th scope="col">Environment</th><th scope="col">Outcome</th><th scope="col">By</th><th scope="col">Policy</th><th scope="col">Log index</th></tr></thead><tbody>
+${decisions.map(
+  (d) => html`<tr><td>${when(d.decidedAt)}</td><td>${d.environment}</td><td>${statusPill(d.outcome === 'allow' ? 'PASS' : 'FAIL', `Promotion ${d.outcome === 'allow' ? 'allowed' : 'denied'}`)} ${d.outcome}</td><td>${d.principal} (${d.principalKind})</td><td>${d.policyDigest === null ? 'baseline' : digestCode(d.policyDigest)}</td><td>${d.logIndex}</td></tr>`,
+)}
+</tbody></table>`}
+<h2>Annotations <span class="muted">(unverified)</span></h2>
+${annotations === null ? html`<p class="muted">None.</p>` : html`<pre class="unverified">${annotations}</pre>`}`;
+      return { kind: 'page', title: `${model.namespace}/${model.name} v${version.number}`, body };
+    },
+  }),
+];

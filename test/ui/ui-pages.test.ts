@@ -1,0 +1,177 @@
+/**
+ * The web UI over real HTTP (issue 8 §1–3), on both metadata stores: signing in with a pasted API
+ * token starts a server-side session in an HttpOnly, Secure, SameSite=Lax `__Host-` cookie; the
+ * cookie is never accepted on `/api`; every page carries a strict CSP (nonce scripts only, no
+ * unsafe-inline or unsafe-eval) and no-framing headers; unsafe form posts are refused cross-site
+ * and without the session's CSRF token; pages apply the API's permissions; user-controlled text
+ * (annotations) is escaped; and the version page's gate checklist shows exactly the evaluation
+ * the JSON API returns for the same version.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attestSeed, createPrincipal, pushModel, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
+import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { api, uploadRandomModel } from '../support/trust-fixtures.js';
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+}
+
+const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
+
+async function page(reg: TestRegistry, path: string, init: { cookie?: string; method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const response = await fetch(`${reg.url}${path}`, {
+    method: init.method ?? (init.form === undefined ? 'GET' : 'POST'),
+    redirect: 'manual',
+    headers: {
+      ...(init.cookie === undefined ? {} : { cookie: init.cookie }),
+      ...(init.form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+      ...(init.headers ?? {}),
+    },
+    ...(init.form === undefined ? {} : { body: new URLSearchParams(init.form).toString() }),
+  });
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+/** Signs in with `token`; returns the `Cookie` header value and the page's CSRF token. */
+async function signIn(reg: TestRegistry, token: string): Promise<{ cookie: string; csrf: string }> {
+  const reply = await page(reg, '/sign-in', { form: { token, next: '/models' } });
+  expect(reply.status, reply.text).toBe(303);
+  const setCookie = reply.headers.get('set-cookie') ?? '';
+  const cookie = setCookie.split(';')[0] ?? '';
+  const models = await page(reg, '/models', { cookie });
+  expect(models.status, models.text).toBe(200);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(models.text)?.[1];
+  if (csrf === undefined) throw new Error('no CSRF field on the models page');
+  return { cookie, csrf };
+}
+
+describe.each(BACKENDS)('the web UI on %s', (backend) => {
+  let reg: TestRegistry;
+  let seed: Seed;
+  let version: PushedVersion;
+  let annotated: string;
+
+  beforeAll(async () => {
+    reg = await startTestRegistry(backend);
+    seed = await setUpSeed(reg);
+    version = await pushModel(reg, 'fraud/detector', seed.keys.training);
+    // Staging allows once scan and sandbox pass; production also wants the red team, still pending.
+    await attestSeed(reg, version, seed.keys, { redteam: 'PENDING' });
+    const uploaded = await uploadRandomModel(reg);
+    const registered = await api(reg, 'POST', '/api/v1/models/fraud/annotated/versions', { files: uploaded.files, annotations: { note: XSS, [XSS]: 'key' } });
+    expect(registered.status, JSON.stringify(registered.json)).toBe(201);
+    annotated = uploaded.digest;
+  });
+
+  afterAll(async () => {
+    await reg.stop();
+  });
+
+  it('sends a visitor without a session to sign in, and refuses a bad token without a cookie', async () => {
+    const models = await page(reg, '/models');
+    expect(models.status).toBe(303);
+    expect(models.headers.get('location')).toBe('/sign-in?next=%2Fmodels');
+    const refused = await page(reg, '/sign-in', { form: { token: 'cst_not-a-real-token-000000000000000000000000', next: '/models' } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('set-cookie')).toBeNull();
+    expect(refused.text).toContain('That token was not accepted');
+    expect(refused.text).not.toContain('cst_not-a-real-token');
+  });
+
+  it('starts a session in an HttpOnly, Secure, SameSite=Lax __Host- cookie and redirects only to this server', async () => {
+    const reply = await page(reg, '/sign-in', { form: { token: reg.token, next: '//evil.example/x' } });
+    expect(reply.status).toBe(303);
+    expect(reply.headers.get('location')).toBe('/models');
+    const cookie = reply.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^__Host-custody_session=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; /);
+    for (const attribute of ['Path=/', 'Secure', 'HttpOnly', 'SameSite=Lax']) expect(cookie.split('; ')).toContain(attribute);
+    expect(cookie).not.toContain(reg.token);
+  });
+
+  it('serves every page with a strict CSP and no-framing headers', async () => {
+    const { cookie } = await signIn(reg, reg.token);
+    for (const path of ['/sign-in', '/models', '/models/fraud/detector', `/models/fraud/detector/versions/${version.digest}`]) {
+      const reply = await page(reg, path, { cookie });
+      expect(reply.status, path).toBe(200);
+      const csp = reply.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]+'/);
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("default-src 'none'");
+      expect(reply.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(reply.headers.get('x-frame-options')).toBe('DENY');
+      expect(reply.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(reply.text).not.toMatch(/<script(?![^>]*nonce=)/);
+    }
+  });
+
+  it('never accepts the session cookie on the API', async () => {
+    const { cookie } = await signIn(reg, reg.token);
+    for (const path of ['/api/v1/models', '/api/v1/whoami']) {
+      const reply = await page(reg, path, { cookie });
+      expect(reply.status, path).toBe(401);
+      expect(reply.headers.get('content-type')).toBe('application/problem+json');
+    }
+  });
+
+  it('refuses a sign-out posted cross-site or without the CSRF token, and signs out with it', async () => {
+    const { cookie, csrf } = await signIn(reg, reg.token);
+    const crossSite = await page(reg, '/sign-out', { cookie, form: { csrf }, headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(crossSite.status).toBe(403);
+    const foreignOrigin = await page(reg, '/sign-out', { cookie, form: { csrf }, headers: { origin: 'https://evil.example' } });
+    expect(foreignOrigin.status).toBe(403);
+    const noToken = await page(reg, '/sign-out', { cookie, form: {} });
+    expect(noToken.status).toBe(403);
+    const wrongToken = await page(reg, '/sign-out', { cookie, form: { csrf: `${csrf.slice(0, -2)}AA` } });
+    expect(wrongToken.status).toBe(403);
+    expect((await page(reg, '/models', { cookie })).status).toBe(200);
+
+    const out = await page(reg, '/sign-out', { cookie, form: { csrf }, headers: { origin: reg.url, 'sec-fetch-site': 'same-origin' } });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('set-cookie')).toMatch(/^__Host-custody_session=; .*Max-Age=0/);
+    expect((await page(reg, '/models', { cookie })).status).toBe(303);
+  });
+
+  it('applies the API permissions to pages: a reader of another namespace sees neither the model nor its version', async () => {
+    const token = await createPrincipal(reg, `vera-${backend}`, 'user', [{ role: 'viewer', namespaces: ['other'] }]);
+    const { cookie } = await signIn(reg, token);
+    const list = await page(reg, '/models', { cookie });
+    expect(list.status).toBe(200);
+    expect(list.text).not.toContain('fraud/detector');
+    expect((await page(reg, '/models/fraud/detector', { cookie })).status).toBe(403);
+    const versionPage = await page(reg, `/models/fraud/detector/versions/${version.digest}`, { cookie });
+    expect(versionPage.status).toBe(403);
+    expect(versionPage.text).toContain('FORBIDDEN');
+  });
+
+  it('escapes annotations, which are shown marked unverified', async () => {
+    const { cookie } = await signIn(reg, reg.token);
+    const reply = await page(reg, `/models/fraud/annotated/versions/${annotated}`, { cookie });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.text).not.toContain('<script>window.__pwned');
+    expect(reply.text).not.toContain('<img src=x');
+    expect(reply.text).toContain('&lt;script&gt;window.__pwned = 1&lt;/script&gt;');
+    expect(reply.text).toMatch(/Annotations <span class="muted">\(unverified\)<\/span>/);
+  });
+
+  it('shows on the version page exactly the gate results the evaluation API returns', async () => {
+    const { cookie } = await signIn(reg, reg.token);
+    const reply = await page(reg, `/models/fraud/detector/versions/${version.digest}`, { cookie });
+    expect(reply.status).toBe(200);
+    for (const environment of ['staging', 'production']) {
+      const evaluation = await api(reg, 'GET', `/api/v1/models/fraud/detector/environments/${environment}/evaluation?version=${version.digest}`);
+      expect(evaluation.status).toBe(200);
+      const expected = evaluation.json['evaluation'] as { outcome: string; requirements: { name: string; result: string }[]; gates: { name: string; result: string }[] };
+      const card = new RegExp(`<section class="gate-card"[^>]*data-environment="${environment}" data-outcome="([a-z]+)">([\\s\\S]*?)</section>`).exec(reply.text);
+      if (card?.[2] === undefined) throw new Error(`no gate card for ${environment}`);
+      expect(card[1]).toBe(expected.outcome);
+      const rows = [...card[2].matchAll(/<tr data-check="([^"]+)" data-result="([A-Z]+)">/g)].map((m) => `${m[1] ?? ''}=${m[2] ?? ''}`);
+      expect(rows).toEqual([...expected.requirements.map((r) => `requirement:${r.name}=${r.result}`), ...expected.gates.map((g) => `gate:${g.name}=${g.result}`)]);
+    }
+    // The red team is pending: production is blocked, and the page says why.
+    expect(reply.text).toMatch(/data-environment="production" data-outcome="deny"/);
+    expect(reply.text).toContain('Blocked (');
+  });
+});
