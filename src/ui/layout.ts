@@ -44,6 +44,7 @@ export function renderDocument(options: { readonly title: string; readonly main:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · Custody</title>
 <link rel="stylesheet" href="/ui/assets/custody.css">
+<link rel="icon" href="data:,">
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>

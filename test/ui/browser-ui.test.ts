@@ -1,0 +1,120 @@
+/**
+ * The web UI in real Chromium (issue 8 §4), against a real registry holding the seed's scenario:
+ * sign in through the form, read the models list, open a version and read a blocked gate's
+ * reason, see that HTML/JS in annotations never runs, and sign out. Every page is scanned with
+ * axe-core (no serious or critical violation), raises no CSP violation or script error, and is
+ * saved to test-results/screenshots/.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessibilityViolations, ensureChromium, launchBrowser, newPage, pageDiagnostics, saveScreenshot } from '../support/browser.js';
+import { attestSeed, createPrincipal, pushModel, setUpSeed, type PushedVersion } from '../support/promotion-fixtures.js';
+import { startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { api, uploadRandomModel } from '../support/trust-fixtures.js';
+
+const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
+
+/** The page raised no CSP violation, script error or console error, and axe finds nothing serious. */
+async function expectCleanPage(page: Page, name: string): Promise<void> {
+  const diagnostics = pageDiagnostics(page);
+  expect(diagnostics.cspViolations, `${name}: CSP violations`).toEqual([]);
+  expect(diagnostics.pageErrors, `${name}: page errors`).toEqual([]);
+  expect(diagnostics.consoleErrors, `${name}: console errors`).toEqual([]);
+  expect(await accessibilityViolations(page), `${name}: accessibility`).toEqual([]);
+  await saveScreenshot(page, name);
+}
+
+describe('the web UI in Chromium', () => {
+  let reg: TestRegistry;
+  let browser: Browser;
+  let version: PushedVersion;
+  let annotated: string;
+  let viewerToken: string;
+
+  beforeAll(async () => {
+    await ensureChromium();
+    reg = await startTestRegistry('sqlite');
+    const seed = await setUpSeed(reg);
+    version = await pushModel(reg, 'fraud/detector', seed.keys.training);
+    await attestSeed(reg, version, seed.keys, { redteam: 'PENDING' });
+    const uploaded = await uploadRandomModel(reg);
+    const registered = await api(reg, 'POST', '/api/v1/models/fraud/annotated/versions', { files: uploaded.files, annotations: { note: XSS } });
+    expect(registered.status).toBe(201);
+    annotated = uploaded.digest;
+    viewerToken = await createPrincipal(reg, 'vera', 'user', [{ role: 'viewer', namespaces: ['empty'] }]);
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser.close();
+    await reg.stop();
+  });
+
+  async function signedInPage(token: string): Promise<Page> {
+    const page = await newPage(browser);
+    await page.goto(`${reg.url}/models`);
+    // Sent to sign in, and back to the models list after.
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${reg.url}/models`);
+    return page;
+  }
+
+  it('signs in through the form into an HttpOnly session cookie and lists the models', async () => {
+    const page = await signedInPage(reg.token);
+    const cookies = await page.context().cookies();
+    expect(cookies.map((c) => [c.name, c.httpOnly, c.secure, c.sameSite])).toEqual([['__Host-custody_session', true, true, 'Lax']]);
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).toBe('');
+    await expect(page.getByRole('link', { name: 'fraud/detector' }).count()).resolves.toBe(1);
+    await expectCleanPage(page, 'models');
+    await page.close();
+  });
+
+  it('shows the empty state with the command to push a first model', async () => {
+    const page = await signedInPage(viewerToken);
+    await expect(page.getByText('No models yet').count()).resolves.toBe(1);
+    await expect(page.locator('pre code').innerText()).resolves.toContain('custody push');
+    await expectCleanPage(page, 'models-empty');
+    await page.close();
+  });
+
+  it('opens a version and reads why production is blocked', async () => {
+    const page = await signedInPage(reg.token);
+    await page.getByRole('link', { name: 'fraud/detector' }).click();
+    await page.waitForURL(`${reg.url}/models/fraud/detector`);
+    await expectCleanPage(page, 'model');
+    await page.getByRole('link', { name: 'v1' }).click();
+    await page.waitForURL(`${reg.url}/models/fraud/detector/versions/${encodeURIComponent(version.digest)}`);
+    const production = page.locator('section.gate-card[data-environment="production"]');
+    await expect(production.locator('h3').innerText()).resolves.toMatch(/production: .*Blocked \(/);
+    const redTeam = production.locator('tr[data-result="MISSING"], tr[data-result="FAIL"]');
+    expect(await redTeam.count()).toBeGreaterThan(0);
+    const reasons = await redTeam.allInnerTexts();
+    expect(reasons.join('\n')).toMatch(/red/i);
+    await expectCleanPage(page, 'version');
+    await page.close();
+  });
+
+  it('never runs HTML or script from annotations', async () => {
+    const page = await signedInPage(reg.token);
+    await page.goto(`${reg.url}/models/fraud/annotated/versions/${annotated}`);
+    await expect(page.locator('pre.unverified').innerText()).resolves.toContain('<script>window.__pwned = 1</script>');
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await expect(page.locator('main img').count()).resolves.toBe(0);
+    await expectCleanPage(page, 'version-annotations');
+    await page.close();
+  });
+
+  it('signs out with the header button, and the old cookie no longer opens pages', async () => {
+    const page = await signedInPage(reg.token);
+    const [cookie] = await page.context().cookies();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${reg.url}/sign-in`);
+    expect(await page.context().cookies()).toEqual([]);
+    await expectCleanPage(page, 'sign-in');
+    const replay = await fetch(`${reg.url}/models`, { redirect: 'manual', headers: { cookie: `${cookie?.name ?? ''}=${cookie?.value ?? ''}` } });
+    expect(replay.status).toBe(303);
+    await page.close();
+  });
+});
