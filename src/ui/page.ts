@@ -34,12 +34,16 @@ export interface PageContext {
   readonly services: Services;
   /** The session cookie as sent (sign-out and re-authentication need it). */
   readonly sessionCookie: string | undefined;
+  /** This response's CSP nonce: a page's `<script nonce="…">` must carry it to run. */
+  readonly nonce: string;
 }
 
 /** What a page handler returns: a page to render, or a redirect (after a form post). */
 export type PageResult =
   | { readonly kind: 'page'; readonly title: string; readonly body: Html; readonly status?: number }
-  | { readonly kind: 'redirect'; readonly location: string; readonly setCookies?: readonly string[] };
+  | { readonly kind: 'redirect'; readonly location: string; readonly setCookies?: readonly string[] }
+  /** A file to save (an export): sent as an attachment named `filename`, never rendered. */
+  | { readonly kind: 'download'; readonly contentType: string; readonly filename: string; readonly body: string };
 
 export interface PageDef {
   readonly method: 'GET' | 'POST';

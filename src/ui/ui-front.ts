@@ -110,7 +110,7 @@ export class UiFront {
         const wait = this.failures.retryAfter(client, Date.now());
         if (wait !== undefined) throw new CustodyError('RATE_LIMITED', 'too many failed sign-ins; try again later', { details: { retryAfter: wait } });
       }
-      const ctx: PageContext = { req, url, params, form, signedIn, services: this.services, sessionCookie };
+      const ctx: PageContext = { req, url, params, form, signedIn, services: this.services, sessionCookie, nonce };
       const result = await page.handle(ctx);
       if (page.authAttempt === true && result.kind === 'page' && result.status === 401) this.failures.recordFailure(client, Date.now());
       this.write(res, result, nonce, signedIn, url);
@@ -138,6 +138,18 @@ export class UiFront {
       const location = result.location.startsWith('/') && !result.location.startsWith('//') ? result.location : '/';
       res.writeHead(303, { ...pageSecurityHeaders(nonce), location, ...(result.setCookies === undefined ? {} : { 'set-cookie': [...result.setCookies] }) });
       res.end();
+      return;
+    }
+    if (result.kind === 'download') {
+      // A plain file name only: nothing from the request reaches the header unchecked.
+      const filename = /^[A-Za-z0-9._-]{1,100}$/.test(result.filename) ? result.filename : 'download';
+      res.writeHead(200, {
+        ...pageSecurityHeaders(nonce),
+        'content-type': result.contentType,
+        'content-disposition': `attachment; filename="${filename}"`,
+        'content-length': String(Buffer.byteLength(result.body)),
+      });
+      res.end(result.body);
       return;
     }
     const body = renderDocument({ title: result.title, main: result.body, signedIn, path: url.pathname, nonce });
