@@ -9,7 +9,10 @@ import { html, type Html } from './html.js';
 import type { SignedIn } from './page.js';
 
 /** The navigation entries, in order: only pages that exist are listed. */
-const NAVIGATION: readonly { readonly href: string; readonly label: string }[] = [{ href: '/models', label: 'Models' }];
+const NAVIGATION: readonly { readonly href: string; readonly label: string }[] = [
+  { href: '/models', label: 'Models' },
+  { href: '/policy', label: 'Policy' },
+];
 
 /** A hidden form field carrying the session's CSRF token (every unsafe form has one). */
 export function csrfField(signedIn: SignedIn): Html {

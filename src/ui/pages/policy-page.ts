@@ -1,0 +1,97 @@
+/**
+ * The policy page (reference/ui-screens.md §2.4, issue 8 §1): for every configured environment
+ * the effective policy (baseline ∪ active document, from `PolicyService.show`, as
+ * `GET /api/v1/environments/{environment}/policy` returns it), the pending proposals (from
+ * `PolicyService.listProposed`, as `GET /api/v1/policies/proposed`) and the history with diffs
+ * (`PolicyService.history`, as `…/policy/history`); and the approve form's target, which calls
+ * `PolicyService.approve` exactly as `POST /api/v1/policies/{id}/approve` does, with its
+ * permission, after a recent sign-in. A principal never sees an approve form for its own proposal
+ * (the service refuses it anyway: the two-person rule). The API has no reject route, so neither
+ * does the page.
+ */
+import { CustodyError } from '../../domain/errors.js';
+import type { PolicyRecord } from '../../store/metadata-store.js';
+import { html, pathSegment, type Html } from '../html.js';
+import { definePage, requireSignedIn, type PageDef, type SignedIn } from '../page.js';
+import type { Services } from '../../api/services.js';
+import { effectiveSection, environmentAnchor, historySection, proposalItem, type ProposalAction } from './policy-sections.js';
+
+/** Reading policies needs what the API's policy reads need: `model:read` anywhere. */
+const READ = { permission: 'model:read', scope: 'any' } as const;
+/** Approving needs what `POST /api/v1/policies/{id}/approve` needs; the service checks the environment. */
+const APPROVE = { permission: 'policy:approve', scope: 'any' } as const;
+
+function actionFor(services: Services, signedIn: SignedIn, record: PolicyRecord): ProposalAction {
+  if (record.proposedBy === signedIn.actor.principal.name) return { kind: 'own' };
+  if (!services.auth.holds(signedIn.actor, 'policy:approve', { environment: record.environment })) return { kind: 'no-permission' };
+  return { kind: 'approve' };
+}
+
+/** The notice after an approval: shown only when the named policy really is the active one now. */
+function approvedNotice(approvedId: string | null, actives: readonly (PolicyRecord | null)[]): Html {
+  if (approvedId === null) return html``;
+  const active = actives.find((a) => a !== null && a.id === approvedId);
+  if (active === undefined || active === null) return html``;
+  return html`<p role="status" class="badge">Approved: policy #${active.number} is now active in ${active.environment} (log index ${active.activatedLogIndex ?? '—'}).</p>`;
+}
+
+export const policyPages: readonly PageDef[] = [
+  definePage({
+    method: 'GET',
+    path: '/policy',
+    access: READ,
+    handle: async (ctx) => {
+      const { services, url } = ctx;
+      const signedIn = requireSignedIn(ctx);
+      const environments = services.config.environments;
+      const [proposed, sections] = await Promise.all([
+        services.policies.listProposed(),
+        Promise.all(environments.map(async (environment) => ({ environment, shown: await services.policies.show(environment), history: await services.policies.history(environment) }))),
+      ]);
+      const recent = { ok: services.sessions.isRecent(signedIn.session), minutes: services.config.ui.recentAuthMinutes };
+      const pendingCount = proposed.length;
+      const body = html`<h1>Policy</h1>
+${approvedNotice(url.searchParams.get('approved'), sections.map((s) => s.shown.active))}
+<p>Each environment's effective policy is its configured baseline together with its active policy document. ${pendingCount === 0
+        ? 'No proposals are waiting for approval.'
+        : html`${pendingCount} ${pendingCount === 1 ? 'proposal is' : 'proposals are'} waiting for approval: ${environments
+            .filter((e) => proposed.some((p) => p.environment === e))
+            .map((e, i) => html`${i === 0 ? '' : ', '}<a href="#${environmentAnchor(e)}-pending">${e}</a>`)}.`}</p>
+<nav aria-label="Environments"><ul>${environments.map((e) => html`<li><a href="#${environmentAnchor(e)}">${e}</a></li>`)}</ul></nav>
+${sections.map(({ environment, shown, history }) => {
+  const pending = proposed.filter((p) => p.environment === environment);
+  const diffs = new Map(history.map((h) => [h.policy.id, h.diff]));
+  return html`<section aria-labelledby="${environmentAnchor(environment)}">
+<h2 id="${environmentAnchor(environment)}">${environment}</h2>
+${effectiveSection(shown)}
+<h3 id="${environmentAnchor(environment)}-pending">Pending proposals</h3>
+${pending.length === 0
+  ? html`<p class="muted">None for ${environment}.</p>`
+  : html`<ul class="proposals">${pending.map((p) => proposalItem(p, diffs.get(p.id), actionFor(services, signedIn, p), signedIn, recent))}</ul>`}
+${historySection(environment, history)}
+</section>`;
+})}`;
+      return { kind: 'page', title: 'Policy', body };
+    },
+  }),
+  definePage({
+    method: 'POST',
+    path: '/policy/{environment}/proposals/{id}/approve',
+    access: APPROVE,
+    recentAuth: true,
+    handle: async (ctx) => {
+      const { services, params } = ctx;
+      const { actor } = requireSignedIn(ctx);
+      const environment = params['environment'] ?? '';
+      const id = params['id'] ?? '';
+      services.policies.assertEnvironment(environment);
+      const listed = (await services.policies.listProposed()).find((p) => p.id === id);
+      // A proposal is approved where it was proposed: an id under another environment's path is not there.
+      if (listed !== undefined && listed.environment !== environment) throw new CustodyError('NOT_FOUND', `no proposed policy ${id.slice(0, 64)} for ${environment}`);
+      // The same call as the API's approve route: it checks policy:approve for the policy's
+      // environment, refuses the proposer, re-runs the tests and activates it.
+      const { policy } = await services.policies.approve(actor, id);
+      return { kind: 'redirect', location: `/policy?approved=${pathSegment(policy.id)}#${environmentAnchor(policy.environment)}` };
+    },
+  }),
+];
