@@ -67,7 +67,7 @@ ${effectiveSection(shown)}
 <h3 id="${environmentAnchor(environment)}-pending">Pending proposals</h3>
 ${pending.length === 0
   ? html`<p class="muted">None for ${environment}.</p>`
-  : html`<ul class="proposals">${pending.map((p) => proposalItem(p, diffs.get(p.id), actionFor(services, signedIn, p), signedIn, recent))}</ul>`}
+  : pending.map((p) => proposalItem(p, diffs.get(p.id), actionFor(services, signedIn, p), signedIn, recent))}
 ${historySection(environment, history)}
 </section>`;
 })}`;

@@ -12,23 +12,21 @@ import { digestCode } from '../digest-code.js';
 import { html, pathSegment, type Html } from '../html.js';
 import { csrfField } from '../layout.js';
 import type { SignedIn } from '../page.js';
-import { statusPill, type Status } from '../status-pill.js';
+import { statusPill } from '../status-pill.js';
 
 function when(iso: string | null): Html {
   if (iso === null) return html`<span class="muted">—</span>`;
   return html`<time datetime="${iso}">${iso.slice(0, 19).replace('T', ' ')} UTC</time>`;
 }
 
-const STATUS_PILLS: Readonly<Record<string, { status: Status; label: string }>> = {
-  active: { status: 'PASS', label: 'Active policy' },
-  proposed: { status: 'PENDING', label: 'Proposed, awaiting approval' },
-  superseded: { status: 'EXPIRED', label: 'Superseded by a later policy' },
-};
-
-/** A policy record's status as a pill (icon and text) followed by the status word itself. */
+/**
+ * A policy record's status as icon and text: a pending proposal as the PENDING pill, the others as
+ * a badge with the status word (a policy is not a gate result, so PASS/FAIL would mislead).
+ */
 export function policyStatus(record: PolicyRecord): Html {
-  const pill = STATUS_PILLS[record.status] ?? { status: 'REVOKED' as const, label: `Policy ${record.status}` };
-  return html`${statusPill(pill.status, pill.label)} ${record.status}`;
+  if (record.status === 'proposed') return html`${statusPill('PENDING', 'Proposed, awaiting approval')} proposed`;
+  const icon = record.status === 'active' ? '✓' : '↷';
+  return html`<span class="badge"><span aria-hidden="true">${icon}</span> ${record.status}</span>`;
 }
 
 /** The anchor of an environment's section on the policy page. */
@@ -119,13 +117,13 @@ export function proposalItem(record: PolicyRecord, diff: string | undefined, act
       ? ''
       : html` Your sign-in is older: <a href="/sign-in?next=${encodeURIComponent('/policy')}">sign in again</a> first.`}</p>`;
   }
-  return html`<li class="gate-card" id="${id}">
+  return html`<div class="gate-card" id="${id}">
 <h4>${record.environment} policy #${record.number} ${statusPill('PENDING', 'Awaiting approval')}</h4>
 <dl class="facts">
 <dt>Digest</dt><dd>${digestCode(record.digest)}</dd>
 <dt>Proposed</dt><dd>by <strong>${record.proposedBy}</strong>, ${when(record.proposedAt)}, log index ${record.proposedLogIndex}</dd>
 </dl>
-${diff === undefined ? '' : html`<details><summary>Changes from the version before</summary>${diffBlock(diff, `Diff of proposed ${record.environment} policy #${record.number}`)}</details>`}
+${diff === undefined ? '' : html`<details open><summary>Changes from the version before</summary>${diffBlock(diff, `Diff of proposed ${record.environment} policy #${record.number}`)}</details>`}
 ${controls}
-</li>`;
+</div>`;
 }

@@ -1,0 +1,82 @@
+/**
+ * The policy page in real Chromium (reference/ui-screens.md §2.4, issue 8 §4): the admin proposes
+ * a production policy over the API; the second policy admin signs in through the form, finds the
+ * pending proposal on /policy, approves it by clicking, and sees it active, as the API then
+ * reports it. The page, before and after, raises no CSP violation or script error, axe finds no
+ * serious or critical violation, and both are saved to test-results/screenshots/.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessibilityViolations, ensureChromium, launchBrowser, newPage, pageDiagnostics, saveScreenshot } from '../support/browser.js';
+import { editablePolicy, examplePolicy, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
+import { startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { api } from '../support/trust-fixtures.js';
+
+/** The page raised no CSP violation, script error or console error, and axe finds nothing serious. */
+async function expectCleanPage(page: Page, name: string): Promise<void> {
+  const diagnostics = pageDiagnostics(page);
+  expect(diagnostics.cspViolations, `${name}: CSP violations`).toEqual([]);
+  expect(diagnostics.pageErrors, `${name}: page errors`).toEqual([]);
+  expect(diagnostics.consoleErrors, `${name}: console errors`).toEqual([]);
+  expect(await accessibilityViolations(page), `${name}: accessibility`).toEqual([]);
+  await saveScreenshot(page, name);
+}
+
+describe('the policy page in Chromium', () => {
+  let reg: TestRegistry;
+  let browser: Browser;
+  let seed: Seed;
+  let proposalId: string;
+  let proposalDigest: string;
+
+  beforeAll(async () => {
+    await ensureChromium();
+    reg = await startTestRegistry('sqlite');
+    seed = await setUpSeed(reg);
+    const example = await examplePolicy('production');
+    const document = editablePolicy(example.document);
+    const gate = document.spec.gates[0];
+    if (gate === undefined) throw new Error('the production example has no gate');
+    gate.message = 'Critical vulnerabilities block production';
+    const pushed = await pushPolicy(reg, document, example.fixtures);
+    expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
+    expect(pushed.json['status']).toBe('proposed');
+    proposalId = String(pushed.json['id']);
+    proposalDigest = String(pushed.json['digest']);
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser.close();
+    await reg.stop();
+  });
+
+  it('lets the second policy admin approve a pending proposal by clicking, and shows it active', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${reg.url}/policy`);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    await page.getByLabel('API token').fill(seed.principals.approver);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${reg.url}/policy`);
+
+    const proposal = page.locator(`#proposal-${proposalId}`);
+    await expect(proposal.innerText()).resolves.toContain('Proposed');
+    await expect(page.locator('#policy-production-pending').innerText()).resolves.toBe('Pending proposals');
+    await expectCleanPage(page, 'policy');
+
+    await proposal.getByRole('button', { name: /^Approve policy #\d+ for production$/ }).click();
+    await page.waitForURL((url) => url.pathname === '/policy' && url.searchParams.get('approved') === proposalId);
+    await expect(page.getByRole('status').innerText()).resolves.toMatch(/^Approved: policy #\d+ is now active in production/);
+    await expect(page.locator(`#proposal-${proposalId}`).count()).resolves.toBe(0);
+    const production = page.locator('section[aria-labelledby="policy-production"]');
+    await expect(production.locator('dl.facts').first().innerText()).resolves.toContain(proposalDigest);
+    await expect(production.locator('dl.facts').first().innerText()).resolves.toMatch(/Activated\s+by second-admin \(approval\)/);
+    await expectCleanPage(page, 'policy-approved');
+
+    const shown = await api(reg, 'GET', '/api/v1/environments/production/policy');
+    const active = shown.json['active'] as Record<string, unknown>;
+    expect(active['id']).toBe(proposalId);
+    expect(active['approvedBy']).toBe('second-admin');
+    await page.close();
+  });
+});
