@@ -19,7 +19,7 @@ import { OMS_PREDICATE_TYPE } from '../oms/oms-statement.js';
 import { evaluatePolicy, type CandidateAttestation, type Evaluation, type PolicyInput } from '../policy/index.js';
 import { signVsa } from '../promotion/vsa.js';
 import type { VsaKey } from '../promotion/vsa-key.js';
-import type { AliasRecord, DecisionRecord, MetadataReader, MetadataStore, MetadataTx, QuarantineRecord, VersionRecord } from '../store/metadata-store.js';
+import type { AliasRecord, DecisionRecord, MetadataReader, MetadataStore, MetadataTx, QuarantineRecord, SignerKeyRecord, VersionRecord } from '../store/metadata-store.js';
 import { attestationViews, type AttestationView } from './attestation-service.js';
 import type { Actor, AuthService } from './auth-service.js';
 import { MAX_BUNDLE_BYTES } from './attestation-intake.js';
@@ -293,15 +293,9 @@ export class PromotionService {
    */
   async quarantineAfterRevocation(tx: MetadataTx, actor: Actor, key: { name: string; keyId: string }): Promise<number> {
     let count = 0;
-    for (const alias of await tx.listAliasesSignedBy(key.keyId)) {
-      const version = await tx.getVersionByDigest(alias.namespace, alias.name, alias.versionDigest);
-      if (version === undefined) continue;
-      const evaluation = await this.#evaluate(tx, actor, version, alias.environment, { ignoreRequireFrom: true });
-      const failed = [...evaluation.requirements.filter((r) => r.source !== 'requireFrom'), ...evaluation.gates].filter((c) => c.result !== 'PASS');
-      if (failed.length === 0) continue;
+    for (const { alias, version, failures } of await this.#revocationImpact(tx, actor, key)) {
       const now = isoNow(this.clock);
-      const why = failed.map((c) => ('detail' in c && c.detail !== undefined ? `${c.name} ${c.result}: ${c.detail}` : `${c.name} ${c.result}: ${c.message}`));
-      const reason = `key ${key.name} was revoked: ${why.join('; ')}`.slice(0, 2000);
+      const reason = `key ${key.name} was revoked: ${failures.join('; ')}`.slice(0, 2000);
       const [receipt] = await this.log.append(tx, [
         {
           v: 1,
@@ -322,5 +316,56 @@ export class PromotionService {
     }
     return count;
   }
+
+  /**
+   * Read-only preview of `quarantineAfterRevocation` (the UI's revoke confirmation): the
+   * placements that revoking `key` now with `compromisedSince` would quarantine, judged by the
+   * same evaluation over the stored state with only that key seen as revoked. Writes nothing.
+   */
+  async previewRevocation(actor: Actor, key: SignerKeyRecord, compromisedSince: string | null): Promise<RevocationImpact[]> {
+    const revoked: SignerKeyRecord = { ...key, revocation: { revokedAt: isoNow(this.clock), revokedBy: actor.principal.name, reason: 'preview', compromisedSince, logIndex: -1 } };
+    return this.#revocationImpact(withKeyRevoked(this.store, revoked), actor, key);
+  }
+
+  /** The placements holding a version signed by `key` that no longer pass there, and why. */
+  async #revocationImpact(reader: MetadataReader, actor: Actor, key: { name: string; keyId: string }): Promise<RevocationImpact[]> {
+    const out: RevocationImpact[] = [];
+    for (const alias of await reader.listAliasesSignedBy(key.keyId)) {
+      const version = await reader.getVersionByDigest(alias.namespace, alias.name, alias.versionDigest);
+      if (version === undefined) continue;
+      const evaluation = await this.#evaluate(reader, actor, version, alias.environment, { ignoreRequireFrom: true });
+      const failed = [...evaluation.requirements.filter((r) => r.source !== 'requireFrom'), ...evaluation.gates].filter((c) => c.result !== 'PASS');
+      if (failed.length === 0) continue;
+      const failures = failed.map((c) => ('detail' in c && c.detail !== undefined ? `${c.name} ${c.result}: ${c.detail}` : `${c.name} ${c.result}: ${c.message}`));
+      out.push({ alias, version, failures });
+    }
+    return out;
+  }
+}
+
+/** One placement a key revocation quarantines (or would): the alias, its version, the checks that fail. */
+export interface RevocationImpact {
+  readonly alias: AliasRecord;
+  readonly version: VersionRecord;
+  readonly failures: readonly string[];
+}
+
+/** `store` as a reader that sees `key` (by name and key id) as the given record: nothing else differs. */
+function withKeyRevoked(store: MetadataReader, key: SignerKeyRecord): MetadataReader {
+  const overrides: Partial<MetadataReader> = {
+    getSignerKey: (name) => (name === key.name ? Promise.resolve(key) : store.getSignerKey(name)),
+    findSignerKeyByHint: async (hint) => {
+      const found = await store.findSignerKeyByHint(hint);
+      return found?.name === key.name ? key : found;
+    },
+    listSignerKeys: async () => (await store.listSignerKeys()).map((k) => (k.name === key.name ? key : k)),
+  };
+  return new Proxy(store, {
+    get(target, property) {
+      if (typeof property === 'string' && property in overrides) return overrides[property as keyof MetadataReader];
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 

@@ -12,6 +12,8 @@ import type { SignedIn } from './page.js';
 const NAVIGATION: readonly { readonly href: string; readonly label: string }[] = [
   { href: '/models', label: 'Models' },
   { href: '/policy', label: 'Policy' },
+  { href: '/keys', label: 'Keys' },
+  { href: '/audit', label: 'Audit' },
 ];
 
 /** A hidden form field carrying the session's CSRF token (every unsafe form has one). */

@@ -1,10 +1,12 @@
 /** Every page of the web UI, in one table (the UI's counterpart of `api/routes/all-routes.ts`). */
 import type { PageDef } from '../page.js';
+import { auditPages } from './audit-page.js';
+import { keysPages } from './keys-page.js';
 import { modelsPages } from './models-page.js';
 import { policyPages } from './policy-page.js';
 import { sessionPages } from './session-pages.js';
 import { versionPages } from './version-pages.js';
 
 export function allPages(): readonly PageDef[] {
-  return [...sessionPages, ...modelsPages, ...versionPages, ...policyPages];
+  return [...sessionPages, ...modelsPages, ...versionPages, ...policyPages, ...keysPages, ...auditPages];
 }
