@@ -4,7 +4,8 @@
  * index; the history with a diff for a changed policy; pending proposals whose approve form posts
  * to the same `PolicyService.approve` as the API — a second policy admin approves the admin's
  * proposal and the API then shows it active; the proposer sees no form and its forced post is
- * refused (the two-person rule); a viewer sees the page without forms and a forced post gets 403;
+ * refused (the two-person rule); a viewer sees the page without forms and a forced post gets 403,
+ * and so does a policy admin of another environment; a proposal's diff is against the active policy;
  * and an approval with a sign-in older than `ui.recentAuthMinutes` is refused until the principal
  * signs in again. The sign-in is aged with the registry's clock: these suites start the registry
  * with a clock they can move forward (startTestRegistry has no clock option).
@@ -101,6 +102,13 @@ async function proposeProduction(reg: TestRegistry, message: string, token: stri
   expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
   expect(pushed.json['status']).toBe('proposed');
   return String(pushed.json['id']);
+}
+
+/** The markup of one pending proposal's card on the policy page. */
+function proposalCard(text: string, id: string): string {
+  const start = text.indexOf(`<div class="gate-card" id="proposal-${id}">`);
+  expect(start, `proposal ${id} on the page`).toBeGreaterThanOrEqual(0);
+  return text.slice(start, text.indexOf('</div>', start));
 }
 
 const approvePath = (environment: string, id: string): string => `/policy/${environment}/proposals/${id}/approve`;
@@ -208,12 +216,30 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
     expect(await statusOf(reg, id)).toBe('proposed');
   });
 
+  it('shows a policy admin of staging only no approve form for a production proposal, and refuses its post', async () => {
+    const id = await proposeProduction(reg, `Outside a staging admin's reach (${backend})`, reg.token);
+    const token = await createPrincipal(reg, `stella-${backend}`, 'user', [{ role: 'policy-admin', environments: ['staging'] }]);
+    const { cookie, csrf } = await signIn(reg, token);
+    const card = proposalCard((await page(reg, '/policy', { cookie })).text, id);
+    expect(card).not.toContain('<form');
+    expect(card).toContain('Approving needs <code>policy:approve</code> for production, which you do not hold.');
+    // The page's own check passes (policy:approve somewhere, as the API route asks); the service refuses production.
+    const forced = await page(reg, approvePath('production', id), { cookie, form: { csrf } });
+    expect(forced.status).toBe(403);
+    expect(await statusOf(reg, id)).toBe('proposed');
+  });
+
   it('refuses an approval whose sign-in is older than ui.recentAuthMinutes, until the principal signs in again', async () => {
     const id = await proposeProduction(reg, `Approved after a fresh sign-in (${backend})`, reg.token);
     const stale = await signIn(reg, seed.principals.approver);
     reg.advance((RECENT_AUTH_MINUTES + 1) * MINUTE_MS);
     const seen = await page(reg, '/policy', { cookie: stale.cookie });
     expect(seen.status).toBe(200);
+    // Its diff is against the active policy, not against the viewer test's proposal numbered before it.
+    const card = proposalCard(seen.text, id);
+    expect(card).toContain(`<del>-      message: Proposed by the second admin (${backend})</del>`);
+    expect(card).toContain(`<ins>+      message: Approved after a fresh sign-in (${backend})</ins>`);
+    expect(card).not.toContain('Waiting for a viewer to try');
     expect(seen.text).toContain('Your sign-in is older: <a href="/sign-in?next=%2Fpolicy">sign in again</a> first.');
     const refused = await page(reg, approvePath('production', id), { cookie: stale.cookie, form: { csrf: stale.csrf } });
     expect(refused.status).toBe(403);

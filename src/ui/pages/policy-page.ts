@@ -2,7 +2,8 @@
  * The policy page (reference/ui-screens.md §2.4, issue 8 §1): for every configured environment
  * the effective policy (baseline ∪ active document, from `PolicyService.show`, as
  * `GET /api/v1/environments/{environment}/policy` returns it), the pending proposals (from
- * `PolicyService.listProposed`, as `GET /api/v1/policies/proposed`) and the history with diffs
+ * `PolicyService.listProposed`, as `GET /api/v1/policies/proposed`, each diffed against the active
+ * document with the same `diffPolicies` the history uses) and the history with diffs
  * (`PolicyService.history`, as `…/policy/history`); and the approve form's target, which calls
  * `PolicyService.approve` exactly as `POST /api/v1/policies/{id}/approve` does, with its
  * permission, after a recent sign-in. A principal never sees an approve form for its own proposal
@@ -10,6 +11,8 @@
  * does the page.
  */
 import { CustodyError } from '../../domain/errors.js';
+import { diffPolicies } from '../../policy/index.js';
+import { storedDocument } from '../../service/policy-service.js';
 import type { PolicyRecord } from '../../store/metadata-store.js';
 import { html, pathSegment, type Html } from '../html.js';
 import { definePage, requireSignedIn, type PageDef, type SignedIn } from '../page.js';
@@ -60,14 +63,16 @@ ${approvedNotice(url.searchParams.get('approved'), sections.map((s) => s.shown.a
 <nav aria-label="Environments"><ul>${environments.map((e) => html`<li><a href="#${environmentAnchor(e)}">${e}</a></li>`)}</ul></nav>
 ${sections.map(({ environment, shown, history }) => {
   const pending = proposed.filter((p) => p.environment === environment);
-  const diffs = new Map(history.map((h) => [h.policy.id, h.diff]));
+  // What approving would change: each proposal against the policy active now (the history's
+  // diffs are against the version numbered before, which may be another proposal).
+  const activeDocument = shown.active === null ? null : storedDocument(shown.active);
   return html`<section aria-labelledby="${environmentAnchor(environment)}">
 <h2 id="${environmentAnchor(environment)}">${environment}</h2>
 ${effectiveSection(shown)}
 <h3 id="${environmentAnchor(environment)}-pending">Pending proposals</h3>
 ${pending.length === 0
   ? html`<p class="muted">None for ${environment}.</p>`
-  : pending.map((p) => proposalItem(p, diffs.get(p.id), actionFor(services, signedIn, p), signedIn, recent))}
+  : pending.map((p) => proposalItem(p, diffPolicies(activeDocument, storedDocument(p)), actionFor(services, signedIn, p), signedIn, recent))}
 ${historySection(environment, history)}
 </section>`;
 })}`;

@@ -103,8 +103,8 @@ ${history.map(
 /** What the signed-in principal may do with a proposal: approve, or why not. */
 export type ProposalAction = { readonly kind: 'approve' } | { readonly kind: 'own' } | { readonly kind: 'no-permission' };
 
-/** One pending proposal: who proposed it, when, its diff, and the approve form or the reason it is absent. */
-export function proposalItem(record: PolicyRecord, diff: string | undefined, action: ProposalAction, signedIn: SignedIn, recent: { readonly ok: boolean; readonly minutes: number }): Html {
+/** One pending proposal: who proposed it, when, its diff from the active policy, and the approve form or the reason it is absent. */
+export function proposalItem(record: PolicyRecord, diff: string, action: ProposalAction, signedIn: SignedIn, recent: { readonly ok: boolean; readonly minutes: number }): Html {
   const id = `proposal-${record.id}`;
   let controls: Html;
   if (action.kind === 'own') {
@@ -123,7 +123,7 @@ export function proposalItem(record: PolicyRecord, diff: string | undefined, act
 <dt>Digest</dt><dd>${digestCode(record.digest)}</dd>
 <dt>Proposed</dt><dd>by <strong>${record.proposedBy}</strong>, ${when(record.proposedAt)}, log index ${record.proposedLogIndex}</dd>
 </dl>
-${diff === undefined ? '' : html`<details open><summary>Changes from the version before</summary>${diffBlock(diff, `Diff of proposed ${record.environment} policy #${record.number}`)}</details>`}
+<details open><summary>What approving would change in the active policy</summary>${diffBlock(diff, `Diff of the active ${record.environment} policy to proposal #${record.number}`)}</details>
 ${controls}
 </div>`;
 }
