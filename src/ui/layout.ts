@@ -12,6 +12,7 @@ import type { SignedIn } from './page.js';
 const NAVIGATION: readonly { readonly href: string; readonly label: string }[] = [
   { href: '/models', label: 'Models' },
   { href: '/policy', label: 'Policy' },
+  { href: '/log/explorer', label: 'Log' },
   { href: '/keys', label: 'Keys' },
   { href: '/audit', label: 'Audit' },
 ];
