@@ -59,6 +59,8 @@ function pill(ok: boolean, label: string): IslandElement {
 
 class Steps {
   readonly list = element('ol', 'verify-steps');
+  /** Warnings shown below the steps (an `<ol>` holds only its items). */
+  readonly notes = element('div', '');
   failed = false;
 
   record(title: string, result: CheckResult, detail: string): boolean {
@@ -127,7 +129,7 @@ async function checkConsistency(root: IslandElement, checkpoint: PortableCheckpo
   } else {
     const warning = element('p', 'error', `Warning: this log is not consistent with the checkpoint this browser saw before (size ${seen?.size ?? '?'}). The log may have been rewritten.`);
     warning.setAttribute('role', 'alert');
-    steps.list.append(warning);
+    steps.notes.append(warning);
   }
 }
 
@@ -198,7 +200,7 @@ async function onVerify(root: IslandElement, result: IslandElement, button: Isla
   for (const b of buttons) b.disabled = true;
   const steps = new Steps();
   const summary = element('p', '', `Verifying entry ${index}…`);
-  result.replaceChildren(element('h3', '', `Entry ${index}`), summary, steps.list);
+  result.replaceChildren(element('h3', '', `Entry ${index}`), summary, steps.list, steps.notes);
   try {
     await verifyEntry(root, index, button.dataset['leafHash'] ?? '', steps);
   } catch (error) {
@@ -218,7 +220,7 @@ function start(): void {
   const status = root?.querySelector('[data-verifier-status]');
   const result = root?.querySelector('[data-verifier-result]');
   if (root === null || root === undefined || status === null || status === undefined || result === null || result === undefined) return;
-  status.textContent = 'Choose "Verify in browser" on an entry: this browser checks the checkpoint signature and recomputes the proof itself.';
+  status.textContent = 'Choose "Verify" on an entry: this browser checks the checkpoint signature and recomputes the proof itself.';
   for (const button of document.querySelectorAll('button[data-verify-index]')) {
     button.addEventListener('click', () => void onVerify(root, result, button));
     button.disabled = false;

@@ -26,6 +26,9 @@ export const LOG_PAGE_SIZE = 25;
 export const LOG_EXPLORER_PATH = '/log/explorer';
 const DATA_PATH = `${LOG_EXPLORER_PATH}/data`;
 
+/** A subject part drawn as a digest (shortened, copied whole). */
+const DIGEST = /^([a-z0-9]+:)?[0-9a-f]{64}$/;
+
 const logAccess = { permission: 'model:read', scope: 'any' } as const;
 
 /** A non-negative safe integer from a query parameter, or undefined when absent. */
@@ -37,13 +40,13 @@ function countParam(url: URL, name: string): number | undefined {
 }
 
 /** What an entry is about and who caused it, read defensively from its leaf. */
-function describe(entry: LogEntryRecord): { subject: string; actor: string } {
+function describe(entry: LogEntryRecord): { subject: readonly string[]; actor: string } {
   let event: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(entry.leaf);
     if (typeof parsed === 'object' && parsed !== null) event = parsed as Record<string, unknown>;
   } catch {
-    return { subject: 'unreadable leaf', actor: '' };
+    return { subject: ['unreadable leaf'], actor: '' };
   }
   const text = (key: string): string | undefined => (typeof event[key] === 'string' ? event[key] : undefined);
   const parts = [text('model'), text('digest') ?? text('subjectDigest'), text('environment'), text('keyId'), text('principal'), text('tokenId'), text('policyId')].filter(
@@ -51,7 +54,7 @@ function describe(entry: LogEntryRecord): { subject: string; actor: string } {
   );
   const actor = event['actor'];
   const actorName = typeof actor === 'object' && actor !== null && typeof (actor as Record<string, unknown>)['principal'] === 'string' ? String((actor as Record<string, unknown>)['principal']) : '';
-  return { subject: parts.join(' · '), actor: actorName };
+  return { subject: parts, actor: actorName };
 }
 
 /** The URLs the island fetches: the public API when the log is public, else the session's copies. */
@@ -66,11 +69,11 @@ function entryRow(entry: LogEntryRecord): Html {
   return html`<tr>
 <th scope="row">${entry.index}</th>
 <td><code>${entry.type}</code></td>
-<td>${subject === '' ? html`<span class="muted">—</span>` : subject}</td>
+<td>${subject.length === 0 ? html`<span class="muted">—</span>` : subject.map((part, i) => html`${i === 0 ? '' : ' · '}${DIGEST.test(part) ? digestCode(part) : part}`)}</td>
 <td>${actor === '' ? html`<span class="muted">—</span>` : actor}</td>
 <td><time datetime="${entry.time}">${entry.time.slice(0, 19).replace('T', ' ')} UTC</time></td>
 <td>${digestCode(entry.leafHash)}</td>
-<td><button type="button" data-verify-index="${entry.index}" data-leaf-hash="${entry.leafHash}" disabled>Verify in browser<span class="visually-hidden"> (entry ${entry.index})</span></button></td>
+<td><button type="button" data-verify-index="${entry.index}" data-leaf-hash="${entry.leafHash}" disabled>Verify<span class="visually-hidden"> entry ${entry.index} in the browser</span></button></td>
 </tr>`;
 }
 
@@ -114,7 +117,7 @@ ${
     ? html`<p class="empty">The log has no entries${before < checkpoint.size ? ' before this one' : ' yet'}.</p>`
     : html`<table>
 <caption class="muted">Entries ${last?.index ?? 0}–${entries[0]?.index ?? 0} of ${checkpoint.size}, newest first</caption>
-<thead><tr><th scope="col">Index</th><th scope="col">Type</th><th scope="col">Subject</th><th scope="col">Actor</th><th scope="col">Time</th><th scope="col">Leaf hash</th><th scope="col">Verify</th></tr></thead>
+<thead><tr><th scope="col">Index</th><th scope="col">Type</th><th scope="col">Subject</th><th scope="col">Actor</th><th scope="col">Time</th><th scope="col">Leaf hash</th><th scope="col">Verify in browser</th></tr></thead>
 <tbody>
 ${entries.map(entryRow)}
 </tbody>
