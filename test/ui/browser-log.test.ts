@@ -9,7 +9,8 @@
  * inclusion proof, the same verification fails visibly at the altered step. A remembered
  * checkpoint the log does not extend, and a pinned log key the page does not match, fail too.
  * Each page is scanned with axe (no serious or critical violation), raises no CSP violation or
- * script error, and is saved as a screenshot (`log`, `log-tampered-*`).
+ * script error, and is saved as a screenshot (`log`, `log-tampered-*`, `log-inconsistent`). With
+ * `log.publicReads` off, the island verifies through the session's copies of the same data.
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -205,6 +206,41 @@ describe('the transparency-log explorer verifies entries in Chromium', () => {
     expect(rotated.verdict).toBe('fail');
     expect(rotated.steps.map((s) => s.state)).toEqual(['fail']);
     expect(rotated.steps[0]?.text).toContain('this browser pinned');
+    await page.context().close();
+  }, 120_000);
+});
+
+describe('the log explorer in Chromium with log.publicReads off', () => {
+  let reg: TestRegistry;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureChromium();
+    reg = await startTestRegistry('sqlite', { log: { publicReads: false } });
+    // A few more entries than the bootstrap's, so the proof has hashes to recompute.
+    await createPrincipal(reg, 'someone', 'user', [{ role: 'viewer' }]);
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser.close();
+    await reg.stop();
+  });
+
+  it('verifies an entry through the session copies of the checkpoint and proofs (the API would want a token)', async () => {
+    expect((await fetch(`${reg.url}/log/checkpoint`)).status).toBe(401);
+    const page = await newPage(browser);
+    await page.goto(`${reg.url}/log/explorer`);
+    await page.getByLabel('API token').fill(reg.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${reg.url}/log/explorer`);
+    await page.locator('button[data-verify-index]:not([disabled])').first().waitFor();
+    const index = Number(await page.locator('button[data-verify-index]').first().getAttribute('data-verify-index'));
+    const outcome = await verify(page, index);
+    expect(outcome.steps.map((s) => s.state), JSON.stringify(outcome.steps)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
+    expect(outcome.verdict).toBe('pass');
+    const diagnostics = pageDiagnostics(page);
+    expect([...diagnostics.cspViolations, ...diagnostics.pageErrors, ...diagnostics.consoleErrors]).toEqual([]);
     await page.context().close();
   }, 120_000);
 });
