@@ -2,6 +2,7 @@
 import type { PageDef } from '../page.js';
 import { auditPages } from './audit-page.js';
 import { keysPages } from './keys-page.js';
+import { lineagePages } from './lineage-page.js';
 import { logPages } from './log-page.js';
 import { modelsPages } from './models-page.js';
 import { policyPages } from './policy-page.js';
@@ -9,5 +10,5 @@ import { sessionPages } from './session-pages.js';
 import { versionPages } from './version-pages.js';
 
 export function allPages(): readonly PageDef[] {
-  return [...sessionPages, ...modelsPages, ...versionPages, ...policyPages, ...logPages, ...keysPages, ...auditPages];
+  return [...sessionPages, ...modelsPages, ...versionPages, ...lineagePages, ...policyPages, ...logPages, ...keysPages, ...auditPages];
 }

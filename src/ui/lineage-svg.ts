@@ -1,0 +1,153 @@
+/**
+ * The lineage graph as inline SVG (reference/ui-screens.md §2.3): laid out on the server with
+ * ELK's layered algorithm, left → right (ancestors left of their descendants), and drawn as
+ * markup built by `html` — every label escaped. Nodes are `<a href>` links (keyboard: Tab and
+ * Enter), the current version is highlighted (bold label, thick border and the words "this
+ * version", never colour alone), verified edges are solid and claimed ones dashed and labelled
+ * "claimed". Only SVG presentation attributes are used: the CSP forbids inline styles.
+ */
+import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
+import { html, type Html } from './html.js';
+
+/** A node to draw: one model version. */
+export interface LineageDrawingNode {
+  readonly id: string;
+  /** First line, e.g. `fraud/detector`. */
+  readonly label: string;
+  /** Second line, e.g. `v3 · sha256:0123abcd…`. */
+  readonly sublabel: string;
+  /** Full description, read by screen readers and shown as the tooltip. */
+  readonly description: string;
+  readonly href: string;
+  readonly current: boolean;
+}
+
+/** An edge to draw, from the ancestor (`from`) to the descendant (`to`). */
+export interface LineageDrawingEdge {
+  readonly from: string;
+  readonly to: string;
+  /** Backed by a verified attestation (solid) or an unsigned claim (dashed, labelled "claimed"). */
+  readonly evidence: 'verified' | 'claimed';
+  readonly description: string;
+}
+
+export interface LineageDrawing {
+  readonly title: string;
+  readonly description: string;
+  readonly nodes: readonly LineageDrawingNode[];
+  readonly edges: readonly LineageDrawingEdge[];
+}
+
+interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+
+interface Placed {
+  readonly width: number;
+  readonly height: number;
+  readonly nodes: ReadonlyMap<string, { x: number; y: number; width: number; height: number }>;
+  readonly edges: readonly (readonly Point[])[];
+}
+
+const CHAR_WIDTH = 7.3;
+const FONT_SIZE = 12;
+const LINE = 16;
+const PAD = 10;
+const MAX_LABEL = 48;
+
+type ElkInstance = { layout(graph: ElkNode): Promise<ElkNode> };
+let elk: Promise<ElkInstance> | undefined;
+
+/** ELK, loaded on first use (the bundled build runs in-process, no worker). */
+function elkInstance(): Promise<ElkInstance> {
+  elk ??= import('elkjs/lib/elk.bundled.js').then((m) => {
+    const Elk = m.default as unknown as new () => ElkInstance;
+    return new Elk();
+  });
+  return elk;
+}
+
+function clip(text: string): string {
+  return text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text;
+}
+
+function linesOf(node: LineageDrawingNode): string[] {
+  return [clip(node.label), clip(node.sublabel), ...(node.current ? ['this version'] : [])];
+}
+
+function sizeOf(node: LineageDrawingNode): { width: number; height: number } {
+  const lines = linesOf(node);
+  return { width: Math.ceil(Math.max(...lines.map((l) => l.length)) * CHAR_WIDTH + 2 * PAD), height: lines.length * LINE + 2 * PAD - 4 };
+}
+
+async function place(drawing: LineageDrawing): Promise<Placed> {
+  const children: ElkNode[] = drawing.nodes.map((n) => ({ id: n.id, ...sizeOf(n) }));
+  const edges: ElkExtendedEdge[] = drawing.edges.map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] }));
+  const laid = await (
+    await elkInstance()
+  ).layout({
+    id: 'root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.spacing.nodeNode': '24',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '56',
+      'elk.padding': '[top=12,left=12,bottom=12,right=12]',
+    },
+    children,
+    edges,
+  });
+  const nodes = new Map<string, { x: number; y: number; width: number; height: number }>();
+  for (const c of laid.children ?? []) nodes.set(c.id, { x: c.x ?? 0, y: c.y ?? 0, width: c.width ?? 0, height: c.height ?? 0 });
+  const paths = (laid.edges ?? []).map((e) => {
+    const section = e.sections?.[0];
+    return section === undefined ? [] : [section.startPoint, ...(section.bendPoints ?? []), section.endPoint];
+  });
+  return { width: Math.ceil(laid.width ?? 0), height: Math.ceil(laid.height ?? 0), nodes, edges: paths };
+}
+
+function nodeMarkup(node: LineageDrawingNode, box: { x: number; y: number; width: number; height: number }): Html {
+  const lines = linesOf(node);
+  return html`<a href="${node.href}" aria-label="${node.description}"${node.current ? html` aria-current="page"` : ''}>
+<title>${node.description}</title>
+<rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" rx="6" fill="${node.current ? '#fff4cc' : '#ffffff'}" stroke="${node.current ? '#5c4700' : '#44515e'}" stroke-width="${node.current ? 3 : 1}"></rect>
+${lines.map(
+  (line, i) =>
+    html`<text x="${box.x + PAD}" y="${box.y + PAD + FONT_SIZE + i * LINE - 2}" font-family="ui-monospace, monospace" font-size="${FONT_SIZE}" fill="#1b1f24"${i === 0 || (node.current && i === 2) ? html` font-weight="bold"` : ''}>${line}</text>`,
+)}
+</a>`;
+}
+
+function edgeMarkup(edge: LineageDrawingEdge, points: readonly Point[]): Html {
+  if (points.length === 0) return html``;
+  const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x} ${p.y}`).join(' ');
+  const claimed = edge.evidence === 'claimed';
+  const mid = points[Math.floor(points.length / 2)] ?? points[0] ?? { x: 0, y: 0 };
+  const before = points[Math.floor(points.length / 2) - 1] ?? mid;
+  return html`<g class="lineage-edge" data-from="${edge.from}" data-to="${edge.to}" data-evidence="${edge.evidence}">
+<title>${edge.description}</title>
+<path d="${d}" fill="none" stroke="#44515e" stroke-width="1.5" marker-end="url(#lineage-arrow)"${claimed ? html` stroke-dasharray="6 4"` : ''}></path>
+${claimed ? html`<text x="${(mid.x + before.x) / 2}" y="${(mid.y + before.y) / 2 - 4}" text-anchor="middle" font-family="sans-serif" font-size="11" fill="#1b1f24">claimed</text>` : ''}
+</g>`;
+}
+
+/**
+ * Lays `drawing` out (ELK layered, left → right) and renders it as an `<svg>` element whose
+ * `<title>`/`<desc>` carry `drawing.title`/`drawing.description`.
+ */
+export async function lineageSvg(drawing: LineageDrawing): Promise<Html> {
+  const placed = await place(drawing);
+  const edges = drawing.edges.map((e, i) => edgeMarkup(e, placed.edges[i] ?? []));
+  const nodes = drawing.nodes.map((n) => {
+    const box = placed.nodes.get(n.id);
+    return box === undefined ? html`` : nodeMarkup(n, box);
+  });
+  return html`<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="${placed.width}" height="${placed.height}" viewBox="0 0 ${placed.width} ${placed.height}" role="group" aria-labelledby="lineage-title lineage-desc">
+<title id="lineage-title">${drawing.title}</title>
+<desc id="lineage-desc">${drawing.description}</desc>
+<defs><marker id="lineage-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="#44515e"></path></marker></defs>
+${edges}
+${nodes}
+</svg>`;
+}
