@@ -8,8 +8,9 @@
  * private names cannot collide — which makes one self-contained module script: one asset, no
  * bundler, and the very same verification code the Node tests exercise.
  *
- * When no compiled island is found, the asset is a small script that says so on the page
- * instead of verifying (the page itself still works without JavaScript).
+ * When no compiled island is found (or only a stale `dist/` the sources cannot use), the asset is
+ * a small script that says so on the page instead of verifying (the page itself still works
+ * without JavaScript). A built server whose own island cannot be inlined refuses to start.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,11 +23,12 @@ const UNAVAILABLE = `const status = document.querySelector('[data-verifier-statu
 if (status !== null) status.textContent = 'Verification in the browser is unavailable: this server was started without its compiled browser script (npm run build).';
 `;
 
-function islandFile(): string | undefined {
+/** The compiled island: beside this module (a built server), else in the checkout's `dist/` (sources under a test runner). */
+function islandFile(): { file: string; beside: boolean } | undefined {
   const candidates = [new URL(`./${ISLAND}`, import.meta.url), new URL(`../../../dist/ui/islands/${ISLAND}`, import.meta.url)];
-  for (const candidate of candidates) {
+  for (const [i, candidate] of candidates.entries()) {
     const file = fileURLToPath(candidate);
-    if (existsSync(file)) return file;
+    if (existsSync(file)) return { file, beside: i === 0 };
   }
   return undefined;
 }
@@ -53,10 +55,16 @@ export function inlineIsland(islandSource: string, readModule: (name: string) =>
 }
 
 function loadIsland(): string {
-  const file = islandFile();
-  if (file === undefined) return UNAVAILABLE;
-  const logDir = new URL('../../log/', pathToFileURL(file));
-  return inlineIsland(readFileSync(file, 'utf8'), (module) => readFileSync(fileURLToPath(new URL(`${module}.js`, logDir)), 'utf8'));
+  const found = islandFile();
+  if (found === undefined) return UNAVAILABLE;
+  const logDir = new URL('../../log/', pathToFileURL(found.file));
+  try {
+    return inlineIsland(readFileSync(found.file, 'utf8'), (module) => readFileSync(fileURLToPath(new URL(`${module}.js`, logDir)), 'utf8'));
+  } catch (error) {
+    // A built server with a broken island must not start; sources beside a stale dist/ still may.
+    if (found.beside) throw error;
+    return UNAVAILABLE;
+  }
 }
 
 /** The served script (read once at startup). */
