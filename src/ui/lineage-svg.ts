@@ -3,7 +3,8 @@
  * ELK's layered algorithm, left → right (ancestors left of their descendants), and drawn as
  * markup built by `html` — every label escaped. Nodes are `<a href>` links (keyboard: Tab and
  * Enter), the current version is highlighted (bold label, thick border and the words "this
- * version", never colour alone), verified edges are solid and claimed ones dashed and labelled
+ * version", never colour alone; the link's name is its visible text, its `<desc>` the full
+ * description), verified edges are solid and claimed ones dashed and labelled
  * "claimed". Only SVG presentation attributes are used: the CSP forbids inline styles.
  */
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
@@ -50,7 +51,7 @@ interface Placed {
   readonly edges: readonly (readonly Point[])[];
 }
 
-const CHAR_WIDTH = 7.3;
+const CHAR_WIDTH = 7.8;
 const FONT_SIZE = 12;
 const LINE = 16;
 const PAD = 10;
@@ -109,8 +110,8 @@ async function place(drawing: LineageDrawing): Promise<Placed> {
 
 function nodeMarkup(node: LineageDrawingNode, box: { x: number; y: number; width: number; height: number }): Html {
   const lines = linesOf(node);
-  return html`<a href="${node.href}" aria-label="${node.description}"${node.current ? html` aria-current="page"` : ''}>
-<title>${node.description}</title>
+  return html`<a href="${node.href}"${node.current ? html` aria-current="page"` : ''}>
+<desc>${node.description}</desc>
 <rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" rx="6" fill="${node.current ? '#fff4cc' : '#ffffff'}" stroke="${node.current ? '#5c4700' : '#44515e'}" stroke-width="${node.current ? 3 : 1}"></rect>
 ${lines.map(
   (line, i) =>

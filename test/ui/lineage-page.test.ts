@@ -59,7 +59,7 @@ function parsePage(text: string): { nodeLinks: string[]; drawnEdges: string[]; t
     nodeLinks: [...svg.matchAll(/<a href="([^"]+)"/g)].map((m) => m[1] ?? '').sort(),
     drawnEdges: [...svg.matchAll(/data-from="([^"]+)" data-to="([^"]+)" data-evidence="verified"/g)].map((m) => `${m[2]} ${m[1]}`).sort(),
     tableEdges: [...table.matchAll(/<tr data-child="([^"]+)" data-parent="([^"]+)">/g)].map((m) => `${m[1]} ${m[2]}`),
-    current: [...svg.matchAll(/<a href="([^"]+)" aria-label="[^"]*" aria-current="page">/g)].map((m) => m[1] ?? ''),
+    current: [...svg.matchAll(/<a href="([^"]+)" aria-current="page">/g)].map((m) => m[1] ?? ''),
   };
 }
 
