@@ -13,6 +13,7 @@ import { html, pathSegment } from '../html.js';
 import { digestCode } from '../digest-code.js';
 import { gateChecklist } from '../gate-checklist.js';
 import { definePage, requireSignedIn, type PageDef } from '../page.js';
+import { lineageHref } from './lineage-page.js';
 import { statusPill } from '../status-pill.js';
 
 const PAGE_SIZE = 50;
@@ -95,6 +96,7 @@ ${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(
 <dt>Pushed</dt><dd>by <strong>${version.registeredBy}</strong>, ${when(version.registeredAt)}</dd>
 <dt>Environments</dt><dd>${current.length === 0 ? html`<span class="muted">none</span>` : current.map((e) => html`<span class="badge">${e}</span> `)}</dd>
 <dt>Files</dt><dd>${version.fileCount} (${version.totalSize} bytes)</dd>
+<dt>Lineage</dt><dd><a href="${lineageHref(version)}">Lineage graph</a></dd>
 </dl>
 <h2>Gates</h2>
 ${checklists.length === 0 ? html`<p class="muted">Only one environment is configured: there is nothing to promote into.</p>` : checklists}
