@@ -4,7 +4,8 @@
  * pushed it and when, the environments it is in — the files, one gate checklist per environment
  * after the first (what a promotion would decide now, from `PromotionService.evaluate`, the
  * function behind `custody policy eval` and the evaluation API), and the promotion history with
- * each decision's log index. Annotations are shown as what they are: unverified.
+ * each decision's log index; between the gates and the files, the verified metadata table and the
+ * attestations (version-trust-sections.ts). Annotations are shown as what they are: unverified.
  */
 import { CustodyError } from '../../domain/errors.js';
 import { parseSelector } from '../../domain/model-ref.js';
@@ -15,6 +16,7 @@ import { gateChecklist } from '../gate-checklist.js';
 import { definePage, requireSignedIn, type PageDef } from '../page.js';
 import { lineageHref } from './lineage-page.js';
 import { statusPill } from '../status-pill.js';
+import { attestationsSection, verifiedMetadataSection } from '../version-trust-sections.js';
 
 const PAGE_SIZE = 50;
 const inNamespace = (params: Readonly<Record<string, string>>): Scope => ({ ...(params['namespace'] === undefined ? {} : { namespace: params['namespace'] }) });
@@ -75,10 +77,12 @@ ${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(
       const { actor } = requireSignedIn(ctx);
       const model = modelOf(params);
       const selector = parseSelector(params['digest'] ?? '');
-      const [{ version, files }, placements, { decisions }] = await Promise.all([
+      const [{ version, files }, placements, { decisions }, { metadata }, { attestations }] = await Promise.all([
         services.registry.getVersion(model, selector),
         services.promotions.status(model),
         services.promotions.decisions(model, selector),
+        services.attestations.metadata(model, selector),
+        services.attestations.list(model, selector),
       ]);
       const environments = services.config.environments;
       const current = placements.filter((p) => p.alias?.versionDigest === version.digest).map((p) => p.environment);
@@ -88,7 +92,6 @@ ${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(
           return gateChecklist(environment, evaluation, { current: current.includes(environment), id: `gates-${i}` });
         }),
       );
-      const annotations = version.annotations === null || version.annotations === undefined ? null : JSON.stringify(version.annotations, null, 2);
       const body = html`<h1>${model.namespace}/${model.name} v${version.number}</h1>
 <dl class="facts">
 <dt>Digest</dt><dd>${digestCode(version.digest)} <span class="badge">Immutable</span></dd>
@@ -100,6 +103,8 @@ ${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(
 </dl>
 <h2>Gates</h2>
 ${checklists.length === 0 ? html`<p class="muted">Only one environment is configured: there is nothing to promote into.</p>` : checklists}
+${verifiedMetadataSection(metadata)}
+${attestationsSection(version.digest, attestations)}
 <h2>Files</h2>
 <table><thead><tr><th scope="col">Path</th><th scope="col">Size</th><th scope="col">SHA-256</th></tr></thead><tbody>
 ${files.map((f) => html`<tr><td><code>${f.path}</code></td><td>${f.size}</td><td>${digestCode(`sha256:${f.sha256}`)}</td></tr>`)}
@@ -111,9 +116,7 @@ ${decisions.length === 0
 ${decisions.map(
   (d) => html`<tr><td>${when(d.decidedAt)}</td><td>${d.environment}</td><td>${statusPill(d.outcome === 'allow' ? 'PASS' : 'FAIL', `Promotion ${d.outcome === 'allow' ? 'allowed' : 'denied'}`)} ${d.outcome}</td><td>${d.principal} (${d.principalKind})</td><td>${d.policyDigest === null ? 'baseline' : digestCode(d.policyDigest)}</td><td>${d.logIndex}</td></tr>`,
 )}
-</tbody></table>`}
-<h2>Annotations <span class="muted">(unverified)</span></h2>
-${annotations === null ? html`<p class="muted">None.</p>` : html`<pre class="unverified">${annotations}</pre>`}`;
+</tbody></table>`}`;
       return { kind: 'page', title: `${model.namespace}/${model.name} v${version.number}`, body };
     },
   }),
