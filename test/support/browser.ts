@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { AxeResults, ImpactValue, RunOptions } from 'axe-core';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -246,4 +247,34 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
   const path = join(dir, `${name}.png`);
   await page.screenshot({ path, fullPage: true, type: 'png' });
   return path;
+}
+
+/**
+ * Asserts that the page raised no CSP violation, uncaught page error or console error (as
+ * recorded by {@link newPage}) and that axe finds no serious or critical violation, then saves a
+ * screenshot named `name` ({@link saveScreenshot}). `name` also labels the failed assertions.
+ */
+export async function expectCleanPage(page: Page, name: string): Promise<void> {
+  const diagnostics = pageDiagnostics(page);
+  expect(diagnostics.cspViolations, `${name}: CSP violations`).toEqual([]);
+  expect(diagnostics.pageErrors, `${name}: page errors`).toEqual([]);
+  expect(diagnostics.consoleErrors, `${name}: console errors`).toEqual([]);
+  expect(await accessibilityViolations(page), `${name}: accessibility`).toEqual([]);
+  await saveScreenshot(page, name);
+}
+
+/**
+ * Opens a fresh page ({@link newPage}) at `url`, asserts it was sent to `/sign-in`, signs in
+ * through the form with `token` (the "API token" field and the "Sign in" button) and waits until
+ * the browser is back at `arrived` — by default `url` itself; a predicate when the page's URL
+ * may differ (a query string dropped, say). Returns the signed-in page.
+ */
+export async function newSignedInPage(browser: Browser, url: string, token: string, arrived: string | ((url: URL) => boolean) = url): Promise<Page> {
+  const page = await newPage(browser);
+  await page.goto(url);
+  expect(new URL(page.url()).pathname).toBe('/sign-in');
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(arrived);
+  return page;
 }

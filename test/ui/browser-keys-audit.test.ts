@@ -9,19 +9,10 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, ensureChromium, launchBrowser, newPage, pageDiagnostics, saveScreenshot } from '../support/browser.js';
+import { ensureChromium, expectCleanPage, launchBrowser, newSignedInPage } from '../support/browser.js';
 import { activatePolicy, attest, attestSeed, editablePolicy, examplePolicy, loggedEvents, promoteExpecting, pushModel, scanPredicate, setUpSeed, type PushedVersion } from '../support/promotion-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { addKey, api, makeKey, VULNS } from '../support/trust-fixtures.js';
-
-async function expectCleanPage(page: Page, name: string): Promise<void> {
-  const diagnostics = pageDiagnostics(page);
-  expect(diagnostics.cspViolations, `${name}: CSP violations`).toEqual([]);
-  expect(diagnostics.pageErrors, `${name}: page errors`).toEqual([]);
-  expect(diagnostics.consoleErrors, `${name}: console errors`).toEqual([]);
-  expect(await accessibilityViolations(page), `${name}: accessibility`).toEqual([]);
-  await saveScreenshot(page, name);
-}
 
 describe('the keys page and the audit feed in Chromium', () => {
   let reg: TestRegistry;
@@ -63,15 +54,7 @@ describe('the keys page and the audit feed in Chromium', () => {
     await reg.stop();
   });
 
-  async function signedInPage(path: string): Promise<Page> {
-    const page = await newPage(browser);
-    await page.goto(`${reg.url}${path}`);
-    expect(new URL(page.url()).pathname).toBe('/sign-in');
-    await page.getByLabel('API token').fill(reg.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${reg.url}${path}`);
-    return page;
-  }
+  const signedInPage = (path: string): Promise<Page> => newSignedInPage(browser, `${reg.url}${path}`, reg.token);
 
   it('lists the signer keys with their status and scope', async () => {
     const page = await signedInPage('/keys');

@@ -8,18 +8,9 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, ensureChromium, launchBrowser, newPage, pageDiagnostics, saveScreenshot } from '../support/browser.js';
+import { ensureChromium, expectCleanPage, launchBrowser, newSignedInPage, pageDiagnostics } from '../support/browser.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { addKey, makeKey, provenancePredicate, register, signBundle, SLSA, uploadRandomModel } from '../support/trust-fixtures.js';
-
-async function expectCleanPage(page: Page, name: string): Promise<void> {
-  const diagnostics = pageDiagnostics(page);
-  expect(diagnostics.cspViolations, `${name}: CSP violations`).toEqual([]);
-  expect(diagnostics.pageErrors, `${name}: page errors`).toEqual([]);
-  expect(diagnostics.consoleErrors, `${name}: console errors`).toEqual([]);
-  expect(await accessibilityViolations(page), `${name}: accessibility`).toEqual([]);
-  await saveScreenshot(page, name);
-}
 
 describe('the lineage page in Chromium', () => {
   let reg: TestRegistry;
@@ -53,15 +44,7 @@ describe('the lineage page in Chromium', () => {
 
   const lineagePath = (model: string, query: string): string => `/models/fraud/${model}/versions/${digests[model] ?? ''}/lineage${query}`;
 
-  async function signedInPage(path: string): Promise<Page> {
-    const page = await newPage(browser);
-    await page.goto(`${reg.url}${path}`);
-    expect(new URL(page.url()).pathname).toBe('/sign-in');
-    await page.getByLabel('API token').fill(reg.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === path.split('?')[0]);
-    return page;
-  }
+  const signedInPage = (path: string): Promise<Page> => newSignedInPage(browser, `${reg.url}${path}`, reg.token, (url) => url.pathname === path.split('?')[0]);
 
   it('draws the graph with keyboard-reachable node links, passes axe and the CSP, and is saved as a screenshot', async () => {
     const page = await signedInPage(lineagePath('base', '?depth=2&dir=both'));

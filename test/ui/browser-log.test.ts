@@ -16,7 +16,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, ensureChromium, launchBrowser, newPage, pageDiagnostics, saveScreenshot, UI_TEST_HOST } from '../support/browser.js';
+import { ensureChromium, expectCleanPage, launchBrowser, newPage, newSignedInPage, pageDiagnostics, UI_TEST_HOST } from '../support/browser.js';
 import { attestSeed, createPrincipal, pushModel, setUpSeed } from '../support/promotion-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 
@@ -41,16 +41,6 @@ async function startTamperingProxy(target: URL, tamper: Tamper): Promise<{ url: 
   });
   await new Promise<void>((resolve) => server.listen(0, UI_TEST_HOST, resolve));
   return { url: `http://${UI_TEST_HOST}:${(server.address() as AddressInfo).port}`, server };
-}
-
-/** The page raised no CSP violation, script error or console error, and axe finds nothing serious. */
-async function expectCleanPage(page: Page, name: string): Promise<void> {
-  const diagnostics = pageDiagnostics(page);
-  expect(diagnostics.cspViolations, `${name}: CSP violations`).toEqual([]);
-  expect(diagnostics.pageErrors, `${name}: page errors`).toEqual([]);
-  expect(diagnostics.consoleErrors, `${name}: console errors`).toEqual([]);
-  expect(await accessibilityViolations(page), `${name}: accessibility`).toEqual([]);
-  await saveScreenshot(page, name);
 }
 
 interface Outcome {
@@ -98,12 +88,7 @@ describe('the transparency-log explorer verifies entries in Chromium', () => {
 
   /** A fresh browser context signed in at `base`, on the explorer. */
   async function explorer(base: string): Promise<Page> {
-    const page = await newPage(browser);
-    await page.goto(`${base}/log/explorer`);
-    expect(new URL(page.url()).pathname).toBe('/sign-in');
-    await page.getByLabel('API token').fill(reg.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/log/explorer`);
+    const page = await newSignedInPage(browser, `${base}/log/explorer`, reg.token);
     // The island is running once it has enabled the buttons.
     await page.locator('button[data-verify-index]:not([disabled])').first().waitFor();
     return page;

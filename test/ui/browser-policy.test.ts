@@ -5,22 +5,12 @@
  * reports it. The page, before and after, raises no CSP violation or script error, axe finds no
  * serious or critical violation, and both are saved to test-results/screenshots/.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, ensureChromium, launchBrowser, newPage, pageDiagnostics, saveScreenshot } from '../support/browser.js';
+import { ensureChromium, expectCleanPage, launchBrowser, newSignedInPage } from '../support/browser.js';
 import { editablePolicy, examplePolicy, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
-
-/** The page raised no CSP violation, script error or console error, and axe finds nothing serious. */
-async function expectCleanPage(page: Page, name: string): Promise<void> {
-  const diagnostics = pageDiagnostics(page);
-  expect(diagnostics.cspViolations, `${name}: CSP violations`).toEqual([]);
-  expect(diagnostics.pageErrors, `${name}: page errors`).toEqual([]);
-  expect(diagnostics.consoleErrors, `${name}: console errors`).toEqual([]);
-  expect(await accessibilityViolations(page), `${name}: accessibility`).toEqual([]);
-  await saveScreenshot(page, name);
-}
 
 describe('the policy page in Chromium', () => {
   let reg: TestRegistry;
@@ -52,12 +42,7 @@ describe('the policy page in Chromium', () => {
   });
 
   it('lets the second policy admin approve a pending proposal by clicking, and shows it active', async () => {
-    const page = await newPage(browser);
-    await page.goto(`${reg.url}/policy`);
-    expect(new URL(page.url()).pathname).toBe('/sign-in');
-    await page.getByLabel('API token').fill(seed.principals.approver);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${reg.url}/policy`);
+    const page = await newSignedInPage(browser, `${reg.url}/policy`, seed.principals.approver);
 
     const proposal = page.locator(`#proposal-${proposalId}`);
     await expect(proposal.innerText()).resolves.toContain('Proposed');

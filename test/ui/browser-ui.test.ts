@@ -7,22 +7,12 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, ensureChromium, launchBrowser, newPage, pageDiagnostics, saveScreenshot } from '../support/browser.js';
+import { ensureChromium, expectCleanPage, launchBrowser, newSignedInPage } from '../support/browser.js';
 import { attestSeed, createPrincipal, pushModel, setUpSeed, type PushedVersion } from '../support/promotion-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api, uploadRandomModel } from '../support/trust-fixtures.js';
 
 const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
-
-/** The page raised no CSP violation, script error or console error, and axe finds nothing serious. */
-async function expectCleanPage(page: Page, name: string): Promise<void> {
-  const diagnostics = pageDiagnostics(page);
-  expect(diagnostics.cspViolations, `${name}: CSP violations`).toEqual([]);
-  expect(diagnostics.pageErrors, `${name}: page errors`).toEqual([]);
-  expect(diagnostics.consoleErrors, `${name}: console errors`).toEqual([]);
-  expect(await accessibilityViolations(page), `${name}: accessibility`).toEqual([]);
-  await saveScreenshot(page, name);
-}
 
 describe('the web UI in Chromium', () => {
   let reg: TestRegistry;
@@ -50,16 +40,8 @@ describe('the web UI in Chromium', () => {
     await reg.stop();
   });
 
-  async function signedInPage(token: string): Promise<Page> {
-    const page = await newPage(browser);
-    await page.goto(`${reg.url}/models`);
-    // Sent to sign in, and back to the models list after.
-    expect(new URL(page.url()).pathname).toBe('/sign-in');
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${reg.url}/models`);
-    return page;
-  }
+  /** Sent to sign in, and back to the models list after. */
+  const signedInPage = (token: string): Promise<Page> => newSignedInPage(browser, `${reg.url}/models`, token);
 
   it('signs in through the form into an HttpOnly session cookie and lists the models', async () => {
     const page = await signedInPage(reg.token);
