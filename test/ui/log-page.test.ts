@@ -11,27 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointOf, createPrincipal, pushModel, setUpSeed } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
+import { page, signInCookie, type Reply } from '../support/ui-session.js';
 
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-}
-
-async function get(reg: TestRegistry, path: string, cookie?: string): Promise<Reply> {
-  const response = await fetch(`${reg.url}${path}`, { redirect: 'manual', headers: cookie === undefined ? {} : { cookie } });
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-async function signIn(reg: TestRegistry, token: string): Promise<string> {
-  const response = await fetch(`${reg.url}/sign-in`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token, next: '/log/explorer' }).toString(),
-  });
-  expect(response.status).toBe(303);
-  return (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+/** GETs `path`, with the session `cookie` when given. */
+function get(reg: TestRegistry, path: string, cookie?: string): Promise<Reply> {
+  return page(reg, path, cookie === undefined ? {} : { cookie });
 }
 
 function attribute(text: string, name: string): string | undefined {
@@ -46,7 +30,7 @@ describe.each(BACKENDS)('the log explorer on %s', (backend) => {
     reg = await startTestRegistry(backend);
     const seed = await setUpSeed(reg);
     await pushModel(reg, 'fraud/detector', seed.keys.training);
-    cookie = await signIn(reg, reg.token);
+    cookie = await signInCookie(reg, reg.token, '/log/explorer');
   });
 
   afterAll(async () => {
@@ -114,7 +98,7 @@ describe.each(BACKENDS)('the log explorer on %s', (backend) => {
 
   it('needs model:read like the log API: a principal without it is refused the page and its data', async () => {
     const nobody = await createPrincipal(reg, `nobody-${backend}`, 'user', []);
-    const theirs = await signIn(reg, nobody);
+    const theirs = await signInCookie(reg, nobody, '/log/explorer');
     for (const path of ['/log/explorer', '/log/explorer/data/checkpoint', '/log/explorer/data/proof/inclusion?index=0']) {
       const reply = await get(reg, path, theirs);
       expect(reply.status, path).toBe(403);
@@ -132,7 +116,7 @@ describe.each(BACKENDS)('the log explorer with log.publicReads off on %s', (back
 
   beforeAll(async () => {
     reg = await startTestRegistry(backend, { log: { publicReads: false } });
-    cookie = await signIn(reg, reg.token);
+    cookie = await signInCookie(reg, reg.token, '/log/explorer');
   });
 
   afterAll(async () => {

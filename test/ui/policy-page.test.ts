@@ -19,12 +19,7 @@ import { CustodyClient } from '../../src/sdk/custody-client.js';
 import { createPrincipal, editablePolicy, examplePolicy, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
 import { BACKENDS, blobsConfig, createTestStorage, TEST_AUTH_FAILURES, WITHOUT_PROVENANCE, type Backend, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
-
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-}
+import { page, signIn } from '../support/ui-session.js';
 
 const MINUTE_MS = 60_000;
 const RECENT_AUTH_MINUTES = 5;
@@ -64,31 +59,6 @@ async function startClockedRegistry(backend: Backend): Promise<TestRegistry & { 
       offsetMs += ms;
     },
   };
-}
-
-async function page(reg: TestRegistry, path: string, init: { cookie?: string; form?: Record<string, string> } = {}): Promise<Reply> {
-  const response = await fetch(`${reg.url}${path}`, {
-    method: init.form === undefined ? 'GET' : 'POST',
-    redirect: 'manual',
-    headers: {
-      ...(init.cookie === undefined ? {} : { cookie: init.cookie }),
-      ...(init.form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: reg.url, 'sec-fetch-site': 'same-origin' }),
-    },
-    ...(init.form === undefined ? {} : { body: new URLSearchParams(init.form).toString() }),
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-/** Signs in with `token`; returns the `Cookie` header value and the session's CSRF token (read from the policy page). */
-async function signIn(reg: TestRegistry, token: string): Promise<{ cookie: string; csrf: string }> {
-  const reply = await page(reg, '/sign-in', { form: { token, next: '/policy' } });
-  expect(reply.status, reply.text).toBe(303);
-  const cookie = (reply.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  const policy = await page(reg, '/policy', { cookie });
-  expect(policy.status, policy.text).toBe(200);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(policy.text)?.[1];
-  if (csrf === undefined) throw new Error('no CSRF field on the policy page');
-  return { cookie, csrf };
 }
 
 /** Pushes the shipped production policy with its first gate's message changed to `message`, as `token`; returns the proposal's id. */
@@ -140,7 +110,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
   });
 
   it('shows every environment: the effective digest, the active document, who activated it, when and its log index', async () => {
-    const { cookie } = await signIn(reg, viewer);
+    const { cookie } = await signIn(reg, viewer, '/policy');
     const reply = await page(reg, '/policy', { cookie });
     expect(reply.status).toBe(200);
     for (const environment of ['development', 'staging', 'production']) {
@@ -160,7 +130,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
 
   it('lets a second policy admin approve the admin\'s proposal; the API then shows it active, and the history shows the diff', async () => {
     const id = await proposeProduction(reg, `Critical vulnerabilities block production (${backend})`, reg.token);
-    const { cookie, csrf } = await signIn(reg, seed.principals.approver);
+    const { cookie, csrf } = await signIn(reg, seed.principals.approver, '/policy');
     const before = await page(reg, '/policy', { cookie });
     expect(before.text).toContain(`action="${approvePath('production', id)}"`);
 
@@ -180,7 +150,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
 
   it('shows the proposer no approve form, with the reason, and refuses its forced post; another admin may approve', async () => {
     const id = await proposeProduction(reg, `Proposed by the second admin (${backend})`, seed.principals.approver);
-    const proposer = await signIn(reg, seed.principals.approver);
+    const proposer = await signIn(reg, seed.principals.approver, '/policy');
     const seen = await page(reg, '/policy', { cookie: proposer.cookie });
     expect(seen.text).toContain(`id="proposal-${id}"`);
     expect(seen.text).not.toContain(`action="${approvePath('production', id)}"`);
@@ -191,7 +161,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
     expect(forced.text).toContain('two-person rule');
     expect(await statusOf(reg, id)).toBe('proposed');
 
-    const admin = await signIn(reg, reg.token);
+    const admin = await signIn(reg, reg.token, '/policy');
     const adminView = await page(reg, '/policy', { cookie: admin.cookie });
     expect(adminView.text).toContain(`action="${approvePath('production', id)}"`);
     const elsewhere = await page(reg, approvePath('staging', id), { cookie: admin.cookie, form: { csrf: admin.csrf } });
@@ -204,7 +174,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
 
   it('shows a viewer the page but no forms, and answers its forced approval with 403', async () => {
     const id = await proposeProduction(reg, `Waiting for a viewer to try (${backend})`, reg.token);
-    const { cookie, csrf } = await signIn(reg, viewer);
+    const { cookie, csrf } = await signIn(reg, viewer, '/policy');
     const seen = await page(reg, '/policy', { cookie });
     expect(seen.status).toBe(200);
     expect(seen.text).toContain(`id="proposal-${id}"`);
@@ -219,7 +189,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
   it('shows a policy admin of staging only no approve form for a production proposal, and refuses its post', async () => {
     const id = await proposeProduction(reg, `Outside a staging admin's reach (${backend})`, reg.token);
     const token = await createPrincipal(reg, `stella-${backend}`, 'user', [{ role: 'policy-admin', environments: ['staging'] }]);
-    const { cookie, csrf } = await signIn(reg, token);
+    const { cookie, csrf } = await signIn(reg, token, '/policy');
     const card = proposalCard((await page(reg, '/policy', { cookie })).text, id);
     expect(card).not.toContain('<form');
     expect(card).toContain('Approving needs <code>policy:approve</code> for production, which you do not hold.');
@@ -231,7 +201,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
 
   it('refuses an approval whose sign-in is older than ui.recentAuthMinutes, until the principal signs in again', async () => {
     const id = await proposeProduction(reg, `Approved after a fresh sign-in (${backend})`, reg.token);
-    const stale = await signIn(reg, seed.principals.approver);
+    const stale = await signIn(reg, seed.principals.approver, '/policy');
     reg.advance((RECENT_AUTH_MINUTES + 1) * MINUTE_MS);
     const seen = await page(reg, '/policy', { cookie: stale.cookie });
     expect(seen.status).toBe(200);
@@ -247,7 +217,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
     expect(refused.text).toContain('Sign in again');
     expect(await statusOf(reg, id)).toBe('proposed');
 
-    const fresh = await signIn(reg, seed.principals.approver);
+    const fresh = await signIn(reg, seed.principals.approver, '/policy');
     const approved = await page(reg, approvePath('production', id), { cookie: fresh.cookie, form: { csrf: fresh.csrf } });
     expect(approved.status, approved.text).toBe(303);
     expect((await activeProduction(reg))['id']).toBe(id);

@@ -11,41 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestSeed, createPrincipal, pushModel, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api, uploadRandomModel } from '../support/trust-fixtures.js';
-
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-}
+import { page, signIn } from '../support/ui-session.js';
 
 const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
-
-async function page(reg: TestRegistry, path: string, init: { cookie?: string; method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const response = await fetch(`${reg.url}${path}`, {
-    method: init.method ?? (init.form === undefined ? 'GET' : 'POST'),
-    redirect: 'manual',
-    headers: {
-      ...(init.cookie === undefined ? {} : { cookie: init.cookie }),
-      ...(init.form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
-      ...(init.headers ?? {}),
-    },
-    ...(init.form === undefined ? {} : { body: new URLSearchParams(init.form).toString() }),
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-/** Signs in with `token`; returns the `Cookie` header value and the page's CSRF token. */
-async function signIn(reg: TestRegistry, token: string): Promise<{ cookie: string; csrf: string }> {
-  const reply = await page(reg, '/sign-in', { form: { token, next: '/models' } });
-  expect(reply.status, reply.text).toBe(303);
-  const setCookie = reply.headers.get('set-cookie') ?? '';
-  const cookie = setCookie.split(';')[0] ?? '';
-  const models = await page(reg, '/models', { cookie });
-  expect(models.status, models.text).toBe(200);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(models.text)?.[1];
-  if (csrf === undefined) throw new Error('no CSRF field on the models page');
-  return { cookie, csrf };
-}
 
 describe.each(BACKENDS)('the web UI on %s', (backend) => {
   let reg: TestRegistry;
@@ -122,9 +90,9 @@ describe.each(BACKENDS)('the web UI on %s', (backend) => {
     expect(crossSite.status).toBe(403);
     const foreignOrigin = await page(reg, '/sign-out', { cookie, form: { csrf }, headers: { origin: 'https://evil.example' } });
     expect(foreignOrigin.status).toBe(403);
-    const noToken = await page(reg, '/sign-out', { cookie, form: {} });
+    const noToken = await page(reg, '/sign-out', { cookie, form: {}, headers: {} });
     expect(noToken.status).toBe(403);
-    const wrongToken = await page(reg, '/sign-out', { cookie, form: { csrf: `${csrf.slice(0, -2)}AA` } });
+    const wrongToken = await page(reg, '/sign-out', { cookie, form: { csrf: `${csrf.slice(0, -2)}AA` }, headers: {} });
     expect(wrongToken.status).toBe(403);
     expect((await page(reg, '/models', { cookie })).status).toBe(200);
 
