@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig, type ConfigInput } from '../../src/config/config.js';
+import type { Clock } from '../../src/domain/clock.js';
 import { generateApiToken } from '../../src/auth/api-token.js';
 import { openBlobStore, startRegistry, type RunningRegistry } from '../../src/app/start-registry.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
@@ -116,8 +117,8 @@ export const WITHOUT_PROVENANCE = { requireAtEntry: false } as const;
  */
 export const TEST_AUTH_FAILURES = 100_000;
 
-/** Starts a registry in this process on an ephemeral loopback port. */
-export async function startTestRegistry(backend: Backend, config: ConfigInput = {}): Promise<TestRegistry> {
+/** Starts a registry in this process on an ephemeral loopback port (on `clock`, when given). */
+export async function startTestRegistry(backend: Backend, config: ConfigInput = {}, clock?: Clock): Promise<TestRegistry> {
   const storage = await createTestStorage(backend);
   const token = generateApiToken();
   const effective = resolveConfig(
@@ -132,7 +133,7 @@ export async function startTestRegistry(backend: Backend, config: ConfigInput = 
   );
   let registry: RunningRegistry;
   try {
-    registry = await startRegistry({ config: effective, dataDir: storage.dataDir, bootstrapToken: token, logger: silentLogger });
+    registry = await startRegistry({ config: effective, dataDir: storage.dataDir, bootstrapToken: token, logger: silentLogger, ...(clock === undefined ? {} : { clock }) });
   } catch (error) {
     await storage.cleanup();
     throw error;

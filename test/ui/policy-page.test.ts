@@ -11,54 +11,23 @@
  * with a clock they can move forward (startTestRegistry has no clock option).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiToken } from '../../src/auth/api-token.js';
-import { startRegistry } from '../../src/app/start-registry.js';
-import { resolveConfig } from '../../src/config/config.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { CustodyClient } from '../../src/sdk/custody-client.js';
 import { createPrincipal, editablePolicy, examplePolicy, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
-import { BACKENDS, blobsConfig, createTestStorage, TEST_AUTH_FAILURES, WITHOUT_PROVENANCE, type Backend, type TestRegistry } from '../support/registry.js';
+import { BACKENDS, startTestRegistry, type Backend, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
 import { page, signIn } from '../support/ui-session.js';
 
 const MINUTE_MS = 60_000;
 const RECENT_AUTH_MINUTES = 5;
 
-/** A registry like startTestRegistry's, whose clock runs `offsetMs` ahead of the system's (moved by `advance`). */
+/** A registry whose clock runs `offsetMs` ahead of the system's (moved by `advance`). */
 async function startClockedRegistry(backend: Backend): Promise<TestRegistry & { advance(ms: number): void }> {
-  const storage = await createTestStorage(backend);
-  const token = generateApiToken();
   let offsetMs = 0;
-  const config = resolveConfig(
-    {
-      server: { port: 0 },
-      storage: { metadata: storage.metadataSpec, ...blobsConfig(storage.blobs) },
-      provenance: WITHOUT_PROVENANCE,
-      limits: { authFailures: TEST_AUTH_FAILURES },
-      ui: { recentAuthMinutes: RECENT_AUTH_MINUTES },
-    },
-    {},
-  );
-  const registry = await startRegistry({ config, dataDir: storage.dataDir, bootstrapToken: token, logger: silentLogger, clock: { now: () => new Date(Date.now() + offsetMs) } }).catch(async (error: unknown) => {
-    await storage.cleanup();
-    throw error;
-  });
-  return {
-    url: registry.url,
-    token,
-    dataDir: storage.dataDir,
-    metadataSpec: storage.metadataSpec,
-    blobs: storage.blobs,
-    registry,
-    client: (t = token) => new CustodyClient({ server: registry.url, token: t }),
-    stop: async () => {
-      await registry.stop();
-      await storage.cleanup();
-    },
-    advance: (ms) => {
+  const reg = await startTestRegistry(backend, { ui: { recentAuthMinutes: RECENT_AUTH_MINUTES } }, { now: () => new Date(Date.now() + offsetMs) });
+  return Object.assign(reg, {
+    advance: (ms: number) => {
       offsetMs += ms;
     },
-  };
+  });
 }
 
 /** Pushes the shipped production policy with its first gate's message changed to `message`, as `token`; returns the proposal's id. */
