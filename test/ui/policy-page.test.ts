@@ -8,7 +8,7 @@
  * and so does a policy admin of another environment; a proposal's diff is against the active policy;
  * and an approval with a sign-in older than `ui.recentAuthMinutes` is refused until the principal
  * signs in again. The sign-in is aged with the registry's clock: these suites start the registry
- * with a clock they can move forward (startTestRegistry has no clock option).
+ * with a clock they can move forward.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrincipal, editablePolicy, examplePolicy, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';

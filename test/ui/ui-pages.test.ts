@@ -5,13 +5,48 @@
  * unsafe-inline or unsafe-eval) and no-framing headers; unsafe form posts are refused cross-site
  * and without the session's CSRF token; pages apply the API's permissions; user-controlled text
  * (annotations) is escaped; and the version page's gate checklist shows exactly the evaluation
- * the JSON API returns for the same version.
+ * the JSON API returns and `custody policy eval --json` prints for the same version (verdict,
+ * policy, effective and input digests, each row's result and "what is missing" sentence).
  */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestSeed, createPrincipal, pushModel, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
-import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { BACKENDS, runCli, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api, uploadRandomModel } from '../support/trust-fixtures.js';
 import { page, signIn } from '../support/ui-session.js';
+
+interface GateRow { readonly name: string; readonly result: string; readonly message: string }
+interface GateEvaluation {
+  readonly outcome: string;
+  readonly policyDigest: string | null;
+  readonly effectiveDigest: string;
+  readonly inputDigest: string;
+  readonly requirements: readonly GateRow[];
+  readonly gates: readonly GateRow[];
+}
+
+/** What a reader of the gate checklist learns: verdict, digests, and each row's result and "what is missing" sentence. */
+function gateFacts(e: GateEvaluation): { outcome: string; digests: (string | null)[]; rows: string[] } {
+  const row = (kind: string) => (r: GateRow): string => `${kind}:${r.name}=${r.result}${r.result === 'PASS' ? '' : ` ${r.message}`}`;
+  return { outcome: e.outcome, digests: [e.policyDigest, e.effectiveDigest, e.inputDigest], rows: [...e.requirements.map(row('requirement')), ...e.gates.map(row('gate'))] };
+}
+
+const unescape = (text: string): string => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+
+/** The same facts read back from the page's gate card for `environment`. */
+function pageGateFacts(body: string, environment: string): { outcome: string; digests: (string | null)[]; rows: string[] } {
+  const card = new RegExp(`<section class="gate-card"[^>]*data-environment="${environment}" data-outcome="([a-z]+)">([\\s\\S]*?)</section>`).exec(body);
+  if (card?.[1] === undefined || card[2] === undefined) throw new Error(`no gate card for ${environment}`);
+  const header = /<p class="muted">Policy ([\s\S]*?)<\/p>/.exec(card[2])?.[1] ?? '';
+  const digests = [...header.matchAll(/<code class="digest" title="(sha256:[0-9a-f]{64})">/g)].map((m) => m[1] ?? '');
+  const rows = [...card[2].matchAll(/<tr data-check="([^"]+)" data-result="([A-Z]+)">([\s\S]*?)<\/tr>/g)].map((m) => {
+    const cells = [...(m[3] ?? '').matchAll(/<td>([\s\S]*?)<\/td>/g)].map((c) => c[1] ?? '');
+    const missing = unescape((cells[2] ?? '').replace(/ <span class="muted">\([\s\S]*\)<\/span>$/, '').replace(/<[^>]*>/g, ''));
+    return `${m[1] ?? ''}=${m[2] ?? ''}${m[2] === 'PASS' ? '' : ` ${missing}`}`;
+  });
+  return { outcome: card[1], digests: header.includes('baseline only') ? [null, ...digests] : digests, rows };
+}
 
 const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
 
@@ -20,9 +55,11 @@ describe.each(BACKENDS)('the web UI on %s', (backend) => {
   let seed: Seed;
   let version: PushedVersion;
   let annotated: string;
+  /** When set, the registry's clock stands still here (so evaluations made apart share their input's `now`). */
+  let frozenAt: Date | null = null;
 
   beforeAll(async () => {
-    reg = await startTestRegistry(backend);
+    reg = await startTestRegistry(backend, {}, { now: () => frozenAt ?? new Date() });
     seed = await setUpSeed(reg);
     version = await pushModel(reg, 'fraud/detector', seed.keys.training);
     // Staging allows once scan and sandbox pass; production also wants the red team, still pending.
@@ -124,20 +161,24 @@ describe.each(BACKENDS)('the web UI on %s', (backend) => {
     expect(reply.text).toMatch(/Annotations <span class="muted">\(unverified\)<\/span>/);
   });
 
-  it('shows on the version page exactly the gate results the evaluation API returns', async () => {
+  it('shows on the version page exactly the gate results the evaluation API and `custody policy eval` return', async () => {
     const { cookie } = await signIn(reg, reg.token);
+    frozenAt = new Date();
     const reply = await page(reg, `/models/fraud/detector/versions/${version.digest}`, { cookie });
     expect(reply.status).toBe(200);
+    const cliEnv = { CUSTODY_SERVER: reg.url, CUSTODY_TOKEN: reg.token, XDG_CONFIG_HOME: path.join(tmpdir(), `custody-ui-gates-${backend}`) };
     for (const environment of ['staging', 'production']) {
       const evaluation = await api(reg, 'GET', `/api/v1/models/fraud/detector/environments/${environment}/evaluation?version=${version.digest}`);
       expect(evaluation.status).toBe(200);
-      const expected = evaluation.json['evaluation'] as { outcome: string; requirements: { name: string; result: string }[]; gates: { name: string; result: string }[] };
-      const card = new RegExp(`<section class="gate-card"[^>]*data-environment="${environment}" data-outcome="([a-z]+)">([\\s\\S]*?)</section>`).exec(reply.text);
-      if (card?.[2] === undefined) throw new Error(`no gate card for ${environment}`);
-      expect(card[1]).toBe(expected.outcome);
-      const rows = [...card[2].matchAll(/<tr data-check="([^"]+)" data-result="([A-Z]+)">/g)].map((m) => `${m[1] ?? ''}=${m[2] ?? ''}`);
-      expect(rows).toEqual([...expected.requirements.map((r) => `requirement:${r.name}=${r.result}`), ...expected.gates.map((g) => `gate:${g.name}=${g.result}`)]);
+      const fromApi = evaluation.json['evaluation'] as GateEvaluation;
+      const cli = await runCli(['--json', 'policy', 'eval', `fraud/detector@${version.digest}`, '--env', environment], cliEnv);
+      expect(cli.code, cli.stderr).toBe(fromApi.outcome === 'allow' ? 0 : 3);
+      const fromCli = (JSON.parse(cli.stdout) as { evaluation: GateEvaluation }).evaluation;
+      // The CLI and the API print one evaluation: same verdict, digests, rows, results and sentences.
+      expect(gateFacts(fromCli)).toEqual(gateFacts(fromApi));
+      expect(pageGateFacts(reply.text, environment)).toEqual(gateFacts(fromApi));
     }
+    frozenAt = null;
     // The red team is pending: production is blocked, and the page says why.
     expect(reply.text).toMatch(/data-environment="production" data-outcome="deny"/);
     expect(reply.text).toContain('Blocked (');
