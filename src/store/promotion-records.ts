@@ -44,6 +44,15 @@ export interface PolicyRecord {
   readonly activatedLogIndex: number | null;
   /** When a later policy replaced it, or it was rejected. */
   readonly endedAt: string | null;
+  /** Who rejected a proposal, why, and its `policy.rejected` log index: present only on a rejected policy that was rejected with them. */
+  readonly rejection?: PolicyRejection;
+}
+
+/** The rejection of a proposed policy (the time is the record's `endedAt`). */
+export interface PolicyRejection {
+  readonly by: string;
+  readonly reason: string;
+  readonly logIndex: number;
 }
 
 /** A status change of a policy; the store applies it only from `from`. */
@@ -53,6 +62,8 @@ export interface PolicyTransition {
   readonly at: string;
   readonly approvedBy?: string;
   readonly activatedLogIndex?: number;
+  /** Recorded with a transition to `rejected`. */
+  readonly rejection?: PolicyRejection;
 }
 
 export type DecisionOutcome = 'allow' | 'deny';

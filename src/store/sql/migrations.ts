@@ -345,6 +345,17 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('ui_sessions_ended_idx').on('ui_sessions').column('ended_at').execute();
     },
   },
+  {
+    id: 7,
+    name: 'policy rejections',
+    async up(db) {
+      // Issue 8 §1: a pending proposal may be rejected with a reason; the row keeps who rejected
+      // it, why, and the log index of its policy.rejected event (the time is ended_at).
+      await db.schema.alterTable('policies').addColumn('rejected_by', 'text').execute();
+      await db.schema.alterTable('policies').addColumn('rejection_reason', 'text').execute();
+      await db.schema.alterTable('policies').addColumn('rejected_log_index', 'bigint').execute();
+    },
+  },
 ];
 
 /**

@@ -52,6 +52,9 @@ const policyRow = z
     activated_at: z.string().nullable(),
     activated_log_index: nonNegative.nullable(),
     ended_at: z.string().nullable(),
+    rejected_by: text.nullable(),
+    rejection_reason: text.nullable(),
+    rejected_log_index: nonNegative.nullable(),
   })
   .transform(
     (r): PolicyRecord => ({
@@ -70,6 +73,9 @@ const policyRow = z
       activatedAt: r.activated_at,
       activatedLogIndex: r.activated_log_index,
       endedAt: r.ended_at,
+      ...(r.rejected_by === null || r.rejection_reason === null || r.rejected_log_index === null
+        ? {}
+        : { rejection: { by: r.rejected_by, reason: r.rejection_reason, logIndex: r.rejected_log_index } }),
     }),
   );
 

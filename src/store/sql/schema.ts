@@ -46,6 +46,10 @@ export interface PoliciesTable {
   activated_at: string | null;
   activated_log_index: number | null;
   ended_at: string | null;
+  /** Migration 7: who rejected a proposal, why, and the log index of its `policy.rejected` event. */
+  rejected_by: string | null;
+  rejection_reason: string | null;
+  rejected_log_index: number | null;
 }
 
 export interface DecisionsTable {

@@ -199,6 +199,9 @@ export class SqlPromotionWriter implements PromotionWrites {
       activated_at: policy.activatedAt,
       activated_log_index: policy.activatedLogIndex,
       ended_at: policy.endedAt,
+      rejected_by: policy.rejection?.by ?? null,
+      rejection_reason: policy.rejection?.reason ?? null,
+      rejected_log_index: policy.rejection?.logIndex ?? null,
     };
     assertPromotionRowStorable('policies', row);
     await writeInSavepoint(this.db(), 'a policy with this id or number already exists', { code: 'INTERNAL', message: 'policies reference nothing' }, async () => {
@@ -208,7 +211,7 @@ export class SqlPromotionWriter implements PromotionWrites {
 
   async transitionPolicy(id: string, t: PolicyTransition): Promise<void> {
     if (!isLookupKey(id)) throw new CustodyError('CONFLICT', 'no such policy in that state');
-    if (!storableTexts(t.at, t.approvedBy)) throw new CustodyError('VALIDATION_FAILED', 'policies: transition text holds NUL or unpaired surrogates');
+    if (!storableTexts(t.at, t.approvedBy, t.rejection?.by, t.rejection?.reason)) throw new CustodyError('VALIDATION_FAILED', 'policies: transition text holds NUL or unpaired surrogates');
     const set: Record<string, unknown> = { status: t.to };
     if (t.approvedBy !== undefined) {
       set.approved_by = t.approvedBy;
@@ -219,6 +222,11 @@ export class SqlPromotionWriter implements PromotionWrites {
       set.activated_log_index = t.activatedLogIndex ?? null;
     }
     if (t.to === 'superseded' || t.to === 'rejected') set.ended_at = t.at;
+    if (t.to === 'rejected' && t.rejection !== undefined) {
+      set.rejected_by = t.rejection.by;
+      set.rejection_reason = t.rejection.reason;
+      set.rejected_log_index = t.rejection.logIndex;
+    }
     const result = await this.db().updateTable('policies').set(set).where('id', '=', id).where('status', '=', t.from).executeTakeFirst();
     if (result.numUpdatedRows !== 1n) throw new CustodyError('CONFLICT', `the policy is no longer ${t.from}`, { details: { policy: id } });
   }
