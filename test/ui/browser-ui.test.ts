@@ -1,16 +1,19 @@
 /**
  * The web UI in real Chromium (issue 8 §4), against a real registry holding the seed's scenario:
  * sign in through the form, read the models list, open a version and read a blocked gate's
- * reason, see that HTML/JS in annotations never runs, and sign out. Every page is scanned with
+ * reason, see that HTML/JS in annotations and attestation predicates never runs, see a form
+ * posted from another origin refused, and sign out. Every page is scanned with
  * axe-core (no serious or critical violation), raises no CSP violation or script error, and is
  * saved to test-results/screenshots/.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium, expectCleanPage, launchBrowser, newSignedInPage } from '../support/browser.js';
-import { attestSeed, createPrincipal, pushModel, setUpSeed, type PushedVersion } from '../support/promotion-fixtures.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { attest, attestSeed, createPrincipal, pushModel, scanPredicate, setUpSeed, type PushedVersion } from '../support/promotion-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
-import { api, uploadRandomModel } from '../support/trust-fixtures.js';
+import { api, uploadRandomModel, VULNS } from '../support/trust-fixtures.js';
 
 const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
 
@@ -31,6 +34,9 @@ describe('the web UI in Chromium', () => {
     const registered = await api(reg, 'POST', '/api/v1/models/fraud/annotated/versions', { files: uploaded.files, annotations: { note: XSS } });
     expect(registered.status).toBe(201);
     annotated = uploaded.digest;
+    // A signed scan whose predicate carries the payload in a free field and in the scanner's name.
+    const scan = scanPredicate('clean') as { scanner?: Record<string, unknown> };
+    await attest(reg, { model: 'fraud/annotated', digest: annotated, number: 1 }, seed.keys.scanner, VULNS, { ...scan, scanner: { ...scan.scanner, uri: XSS }, comment: XSS });
     viewerToken = await createPrincipal(reg, 'vera', 'user', [{ role: 'viewer', namespaces: ['empty'] }]);
     browser = await launchBrowser();
   }, 180_000);
@@ -78,14 +84,42 @@ describe('the web UI in Chromium', () => {
     await page.close();
   });
 
-  it('never runs HTML or script from annotations', async () => {
+  it('never runs HTML or script from annotations or attestation predicates', async () => {
     const page = await signedInPage(reg.token);
     await page.goto(`${reg.url}/models/fraud/annotated/versions/${annotated}`);
     await expect(page.locator('pre.unverified').innerText()).resolves.toContain('<script>window.__pwned = 1</script>');
+    // Open every decoded statement, so the predicate's payload is rendered too, and read it back as text.
+    for (const summary of await page.locator('main details > summary').all()) await summary.click();
+    const statements = await page.locator('main details pre').allInnerTexts();
+    expect(statements.join('\n')).toContain(JSON.stringify(XSS));
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     await expect(page.locator('main img').count()).resolves.toBe(0);
     await expectCleanPage(page, 'version-annotations');
     await page.close();
+  });
+
+  it('refuses a form posted from another origin (same site, other port) even though the browser sends the session cookie', async () => {
+    const page = await signedInPage(reg.token);
+    // The attacker's page auto-posts the sign-out form (no CSRF token) to the registry.
+    const attacker: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><title>x</title><form method="post" action="${reg.url}/sign-out"><input name="csrf" value="guess"></form><script>document.forms[0].submit()</script>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    try {
+      const refused = page.waitForResponse((r) => r.url() === `${reg.url}/sign-out`);
+      await page.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      const response = await refused;
+      expect(response.request().headers()['cookie'] ?? (await response.request().allHeaders())['cookie']).toContain('__Host-custody_session=');
+      expect(response.status()).toBe(403);
+      await expect(page.locator('main').innerText()).resolves.toMatch(/cross-site form posts are refused/);
+      // The session survived: the models list still opens without signing in again.
+      await page.goto(`${reg.url}/models`);
+      expect(new URL(page.url()).pathname).toBe('/models');
+    } finally {
+      await new Promise<void>((resolve) => attacker.close(() => { resolve(); }));
+      await page.close();
+    }
   });
 
   it('signs out with the header button, and the old cookie no longer opens pages', async () => {
