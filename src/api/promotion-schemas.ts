@@ -20,6 +20,10 @@ export const pushPolicyBody = z
   })
   .strict();
 
+export const rejectPolicyBody = z
+  .object({ reason: z.string().min(1).max(1000).meta({ description: 'why the proposal is rejected (logged in policy.rejected; no control characters other than line breaks)' }) })
+  .strict();
+
 const checkResult = z.enum(['PASS', 'FAIL', 'MISSING', 'REVOKED', 'ERROR']);
 export const requirementResultSchema = z.object({
   name: z.string(),
@@ -44,6 +48,10 @@ export const policyResponse = z.object({
   approvedAt: z.string().nullable(),
   activatedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
+  rejection: z
+    .object({ by: z.string(), reason: z.string(), logIndex: z.number().int().nonnegative() })
+    .optional()
+    .meta({ description: 'a rejected proposal only: who rejected it, why, and the log index of its policy.rejected event (the time is endedAt)' }),
   document: z.string().optional().meta({ description: 'the document as YAML' }),
   diff: z.string().optional().meta({ description: 'history only: what changed from the version before' }),
   tests: z.array(policyTestResultSchema).optional(),

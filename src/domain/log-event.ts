@@ -14,6 +14,7 @@ export const LOG_EVENT_TYPES = [
   'policy.proposed',
   'policy.approved',
   'policy.activated',
+  'policy.rejected',
   'key.added',
   'key.revoked',
   'principal.created',

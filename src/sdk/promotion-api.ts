@@ -1,6 +1,6 @@
 /**
  * `PromotionApi`, the SDK's calls for policy as code and gated promotion (SPEC §6, §2, §8):
- * pushing and approving policies, the effective policy and its history per environment, `policy
+ * pushing, approving and rejecting policies, the effective policy and its history per environment, `policy
  * eval`, promotions with their decisions and VSAs, which version each environment holds, and the
  * registry's VSA key. Every answer is checked against the schemas the server documents in its
  * OpenAPI (`api/promotion-schemas.ts`): a registry, or something pretending to be one, is not
@@ -70,6 +70,11 @@ export class PromotionApi {
   /** Approves a proposed policy (a principal other than its proposer, with `policy:approve`); it becomes active. */
   async approvePolicy(id: string): Promise<PolicyBody> {
     return this.#request(policyResponse, 'POST', `/api/v1/policies/${encodeURIComponent(id)}/approve`);
+  }
+
+  /** Rejects a proposed policy with a reason (needs `policy:approve` for its environment; its proposer may withdraw its own). */
+  async rejectPolicy(id: string, reason: string): Promise<PolicyBody> {
+    return this.#request(policyResponse, 'POST', `/api/v1/policies/${encodeURIComponent(id)}/reject`, { reason });
   }
 
   /** Policies waiting for approval, oldest first. */

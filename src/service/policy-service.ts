@@ -3,13 +3,15 @@
  * environment's baseline and its embedded tests run (with the fixtures the pusher sends); a
  * failing test or a gate that does not compile rejects it with nothing stored. It is stored as
  * proposed; where the two-person rule applies a *different* principal with `policy:approve` must
- * approve it, and its tests run again at activation; elsewhere it is active at once. Every step
- * is a logged event carrying the policy digest. The effective policy is baseline ∪ active policy.
+ * approve it, and its tests run again at activation; elsewhere it is active at once. A pending
+ * proposal may instead be rejected with a reason (issue 8 §1). Every step is a logged event
+ * carrying the policy digest. The effective policy is baseline ∪ active policy.
  */
 import { canonicalJson } from '../crypto/canonical-json.js';
 import { isoNow, type Clock } from '../domain/clock.js';
 import { CustodyError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { parseRejectionReason } from '../domain/rejection-reason.js';
 import {
   compilePolicy,
   diffPolicies,
@@ -207,6 +209,44 @@ export class PolicyService {
       ]);
       receiptOf(approved);
       return this.#activate(tx, actor, current, actor.principal.name, tests);
+    });
+  }
+
+  /**
+   * Rejects a pending proposal with a reason (issue 8 §1): it never becomes active. Needs
+   * `policy:approve` for its environment, as approving does. Its proposer may reject (withdraw)
+   * its own proposal: the two-person rule guards activation, and a rejection activates nothing.
+   * CONFLICT unless it is still proposed; the reason is logged in `policy.rejected` and kept.
+   */
+  async reject(actor: Actor, id: string, reason: string): Promise<PolicyChange> {
+    const proposed = await this.store.getPolicy(id);
+    if (proposed === undefined) throw new CustodyError('NOT_FOUND', `no policy with id ${id.slice(0, 64)}`);
+    this.auth.authorize(actor, 'policy:approve', { environment: proposed.environment });
+    const why = parseRejectionReason(reason);
+    if (proposed.status !== 'proposed') throw new CustodyError('CONFLICT', `policy ${id} is ${proposed.status}, not proposed`);
+    return this.store.transaction(async (tx) => {
+      await tx.lockPolicies(proposed.environment);
+      const current = await tx.getPolicy(id);
+      if (current?.status !== 'proposed') throw new CustodyError('CONFLICT', `policy ${id} is no longer proposed`);
+      const now = isoNow(this.clock);
+      const [rejected] = await this.log.append(tx, [
+        {
+          v: 1,
+          type: 'policy.rejected',
+          time: now,
+          actor: eventActor(actor),
+          environment: current.environment,
+          number: current.number,
+          digest: current.digest,
+          policy: current.id,
+          proposedBy: current.proposedBy,
+          reason: why,
+        },
+      ]);
+      const receipt = receiptOf(rejected);
+      const rejection = { by: actor.principal.name, reason: why, logIndex: receipt.logIndex };
+      await tx.transitionPolicy(current.id, { from: 'proposed', to: 'rejected', at: now, rejection });
+      return { policy: { ...current, status: 'rejected', endedAt: now, rejection }, tests: [], receipt };
     });
   }
 

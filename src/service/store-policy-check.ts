@@ -2,7 +2,8 @@
  * The policy part of `admin verify-store`'s promotion checks (SPEC §6.2, §10 "insider edits the
  * database"): each environment's stored policies must be exactly those its `policy.proposed`
  * events name, with the digest, number and lifecycle (proposed → active → superseded by a later
- * activation, approver and instants) the events give, and each stored document must hash to its
+ * activation, approver and instants; or proposed → rejected, with who, why and the `policy.rejected`
+ * log index) the events give, and each stored document must hash to its
  * digest — the digest is over the document's RFC 8785 text, which is what the store keeps.
  */
 import { sha256Hex } from '../domain/digest.js';
@@ -26,7 +27,9 @@ export async function checkPolicies(store: MetadataReader, replay: PromotionRepl
     report(atRecord('promotion-unreadable', 'policies', `the proposed policies cannot be read: ${describeError(error)}`));
   }
   const distrusted = (logged: LoggedPolicy): boolean =>
-    context.distrusted.has(logged.proposedLogIndex) || (logged.activatedLogIndex !== null && context.distrusted.has(logged.activatedLogIndex));
+    context.distrusted.has(logged.proposedLogIndex) ||
+    (logged.activatedLogIndex !== null && context.distrusted.has(logged.activatedLogIndex)) ||
+    (logged.rejection !== null && context.distrusted.has(logged.rejection.logIndex));
   const unreadable = new Set<string>();
   for (const environment of [...environments].sort()) {
     let rows: readonly PolicyRecord[];
@@ -80,6 +83,9 @@ function comparePolicy(row: PolicyRecord, logged: LoggedPolicy, report: ReportPr
       activatedLogIndex: row.activatedLogIndex,
       activatedAt: row.activatedAt,
       endedAt: row.endedAt,
+      rejectedBy: row.rejection?.by ?? null,
+      rejectionReason: row.rejection?.reason ?? null,
+      rejectedLogIndex: row.rejection?.logIndex ?? null,
     },
     {
       digest: logged.digest,
@@ -93,6 +99,9 @@ function comparePolicy(row: PolicyRecord, logged: LoggedPolicy, report: ReportPr
       activatedLogIndex: logged.activatedLogIndex,
       activatedAt: logged.activatedAt,
       endedAt: logged.endedAt,
+      rejectedBy: logged.rejection?.by ?? null,
+      rejectionReason: logged.rejection?.reason ?? null,
+      rejectedLogIndex: logged.rejection?.logIndex ?? null,
     },
   );
   const record = policyRecord(row);

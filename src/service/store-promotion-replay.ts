@@ -3,7 +3,7 @@
  * database"), for `admin verify-store`: fed every well-formed event in log order, it replays
  * where each alias points (the later of the registration into the first environment and the
  * last allowed `promotion.decided`), every decision, each policy's lifecycle (proposed, active,
- * superseded by a later activation) and each quarantine with the allowed decision that cleared
+ * superseded by a later activation, or rejected with a reason) and each quarantine with the allowed decision that cleared
  * it. `store-promotion-check.ts` compares the stored rows with it. It keeps one small record per
  * decision, policy, quarantine and alias, and one bit per log entry.
  */
@@ -50,11 +50,13 @@ export interface LoggedPolicy {
   readonly proposedLogIndex: number;
   readonly proposedAt: string;
   readonly proposedBy: string;
-  status: 'proposed' | 'active' | 'superseded';
+  status: 'proposed' | 'active' | 'superseded' | 'rejected';
   approvedBy: string | null;
   activatedLogIndex: number | null;
   activatedAt: string | null;
   endedAt: string | null;
+  /** Set by its `policy.rejected` event: who, why, at which log index. */
+  rejection: { readonly by: string; readonly reason: string; readonly logIndex: number } | null;
 }
 
 /** A `version.quarantined` event and the allowed decision that cleared it, if one did. */
@@ -89,6 +91,7 @@ const decided = z.looseObject({
 });
 const policyEvent = z.looseObject({ actor, environment: text, number: count, digest });
 const activated = policyEvent.extend({ approvedBy: z.string().nullable().optional() });
+const rejected = policyEvent.extend({ reason: text });
 const quarantined = z.looseObject({ model: text, version: digest, number: count, environment: text, reason: z.string() });
 
 /** What the log check left for the promotion checks to know. */
@@ -171,6 +174,9 @@ export class PromotionReplay {
         break;
       case 'policy.activated':
         this.#activated(index, event);
+        break;
+      case 'policy.rejected':
+        this.#rejected(index, event);
         break;
       case 'version.quarantined':
         this.#quarantined(index, event);
@@ -260,6 +266,7 @@ export class PromotionReplay {
       activatedLogIndex: null,
       activatedAt: null,
       endedAt: null,
+      rejection: null,
     });
   }
 
@@ -285,7 +292,17 @@ export class PromotionReplay {
     this.#active.set(e.environment, policy);
   }
 
-  /** The proposed policy an approval or activation names, or undefined (reported) when the log has none. */
+  #rejected(index: number, event: LoggedEvent): void {
+    const e = this.#parse(rejected, index, event);
+    if (e === undefined) return;
+    const policy = this.#proposal(index, e, 'rejects');
+    if (policy === undefined) return;
+    policy.status = 'rejected';
+    policy.endedAt = event.time;
+    policy.rejection = { by: e.actor.principal, reason: e.reason, logIndex: index };
+  }
+
+  /** The proposed policy an approval, activation or rejection names, or undefined (reported) when the log has none. */
   #proposal(index: number, e: z.output<typeof policyEvent>, verb: string): LoggedPolicy | undefined {
     const policy = this.policies.get(policyKey(e.environment, e.number));
     const record = policyRecord(e);

@@ -1,5 +1,5 @@
 /**
- * Policy as code and gated promotion over HTTP (SPEC §6, §9): pushing and approving policies,
+ * Policy as code and gated promotion over HTTP (SPEC §6, §9): pushing, approving and rejecting policies,
  * the effective policy and its history per environment, promotions with their decisions and
  * VSAs, `policy eval`, environment status, and the VSA key deployers pin.
  */
@@ -23,6 +23,7 @@ import {
   policyResponse,
   promoteBody,
   pushPolicyBody,
+  rejectPolicyBody,
   statusResponse,
   vsaKeyResponse,
 } from '../promotion-schemas.js';
@@ -44,6 +45,7 @@ function policyJson(p: PolicyRecord): Record<string, unknown> {
     approvedAt: p.approvedAt,
     activatedAt: p.activatedAt,
     endedAt: p.endedAt,
+    ...(p.rejection === undefined ? {} : { rejection: { by: p.rejection.by, reason: p.rejection.reason, logIndex: p.rejection.logIndex } }),
   };
 }
 
@@ -128,6 +130,25 @@ export const promotionRoutes = [
     handle: async ({ params, actor, services }) => {
       const { policy, tests, receipt } = await services.policies.approve(requireActor({ actor }), params.id);
       return { status: 200, json: { ...policyJson(policy), tests: tests.map((t) => ({ name: t.name, expected: t.expected, outcome: t.outcome, passed: t.passed })), receipt } };
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/policies/{id}/reject',
+    operationId: 'rejectPolicy',
+    summary: 'Reject a proposed policy with a reason; it never becomes active (its proposer may withdraw its own)',
+    tag: 'policies',
+    // The environment is the policy's: the service checks policy:approve for it, as for approving.
+    auth: { permission: 'policy:approve', scope: 'any' },
+    params: policyIdParams,
+    body: { kind: 'json', schema: rejectPolicyBody, limit: 'json' },
+    responses: {
+      200: { description: 'rejected; logged as policy.rejected with the reason', schema: policyResponse },
+      409: { description: 'CONFLICT: the policy is no longer proposed (active, superseded or already rejected)' },
+    },
+    handle: async ({ params, body, actor, services }) => {
+      const { policy, receipt } = await services.policies.reject(requireActor({ actor }), params.id, body.reason);
+      return { status: 200, json: { ...policyJson(policy), receipt } };
     },
   }),
   defineRoute({

@@ -1,9 +1,10 @@
 /**
- * `custody policy push FILE`, `policy approve ID` and `policy proposed` (SPEC §6.2, §8): the
- * lifecycle of a policy document. `push` sends the document as written together with the
+ * `custody policy push FILE`, `policy approve ID`, `policy reject ID --reason TEXT` and `policy
+ * proposed` (SPEC §6.2, §8, issue 8 §1): the lifecycle of a policy document. `push` sends the document as written together with the
  * fixtures its tests name (read relative to FILE), so the registry runs the same tests; the
  * policy is active at once, or — where the two-person rule applies — proposed until a different
- * principal with `policy:approve` approves it. Each step prints its log entry.
+ * principal with `policy:approve` approves it, or one rejects it with a reason (its proposer may
+ * withdraw its own). Each step prints its log entry.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -20,9 +21,14 @@ export function policyHeadline(p: PolicyBody): string {
   return `${displayText(p.environment, 64)} #${p.number} ${p.digest} ${p.status.toUpperCase()}`;
 }
 
-/** `proposed by A at T; approved by B at T` (or `not approved`). */
+/** `proposed by A at T; approved by B at T` (or `not approved`, or `rejected by B at T: why`). */
 export function whoLine(p: PolicyBody): string {
-  const approved = p.approvedBy === null ? 'not approved' : `approved by ${displayText(p.approvedBy, 60)} at ${displayText(p.approvedAt ?? '?', 40)}`;
+  const approved =
+    p.rejection !== undefined
+      ? `rejected by ${displayText(p.rejection.by, 60)} at ${displayText(p.endedAt ?? '?', 40)} (log ${p.rejection.logIndex}): ${displayText(p.rejection.reason, 200)}`
+      : p.approvedBy === null
+        ? 'not approved'
+        : `approved by ${displayText(p.approvedBy, 60)} at ${displayText(p.approvedAt ?? '?', 40)}`;
   return `proposed by ${displayText(p.proposedBy, 60)} at ${displayText(p.proposedAt, 40)}; ${approved}`;
 }
 
@@ -76,6 +82,25 @@ export function registerPolicyLifecycle(policy: Command, ctx: CliContext, run: (
         const approved = await ctx.withClient((c) => c.promotion.approvePolicy(id));
         out.result(approved, () =>
           [`approved policy ${policyHeadline(approved)}`, `id:       ${approved.id}`, whoLine(approved), ...testLines(approved, 'again at activation'), loggedLine(approved.receipt, 'policy.activated')].join('\n'),
+        );
+      }),
+    );
+  policy
+    .command('reject')
+    .description('reject a proposed policy with a reason (needs policy:approve for its environment; its proposer may withdraw its own); it never becomes active')
+    .argument('<id>', 'the policy id (see policy proposed)')
+    .requiredOption('--reason <text>', 'why it is rejected (1–1000 characters, logged in policy.rejected)')
+    .action((id: string, opts: { reason: string }) =>
+      run(async () => {
+        const out = ctx.output();
+        const rejected = await ctx.withClient((c) => c.promotion.rejectPolicy(id, opts.reason));
+        out.result(rejected, () =>
+          [
+            `rejected policy ${policyHeadline(rejected)}`,
+            `id:       ${rejected.id}`,
+            whoLine(rejected),
+            loggedLine(rejected.receipt, 'policy.rejected'),
+          ].join('\n'),
         );
       }),
     );
