@@ -1,34 +1,44 @@
 /**
  * The lineage graph as inline SVG (reference/ui-screens.md §2.3): laid out on the server with
- * ELK's layered algorithm, left → right (ancestors left of their descendants), and drawn as
- * markup built by `html` — every label escaped. Nodes are `<a href>` links (keyboard: Tab and
- * Enter), the current version is highlighted (bold label, thick border and the words "this
- * version", never colour alone; the link's name is its visible text, its `<desc>` the full
- * description), verified edges are solid and claimed ones dashed and labelled
- * "claimed". Only SVG presentation attributes are used: the CSP forbids inline styles.
+ * ELK's layered algorithm, left → right (ancestors, datasets and commits left of the versions
+ * that came from them), and drawn as markup built by `html` — every label escaped. Version
+ * nodes (and "+ N more" groups) are `<a href>` links (keyboard: Tab and Enter); datasets,
+ * source commits and external models are not links and carry their full value in a `<title>`.
+ * Each node's first line names its kind in words. The current version is highlighted (bold
+ * label, thick border and the words "this version", never colour alone). Edge styles: verified
+ * solid; claimed dashed and labelled "claimed"; invalid red and labelled "invalid"; conflict red,
+ * dashed and labelled "conflict" — every edge's `<title>` says the same in words. Only SVG
+ * presentation attributes are used: the CSP forbids inline styles.
  */
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import { html, type Html } from './html.js';
+import type { LineageEvidence } from './lineage-view.js';
 
-/** A node to draw: one model version. */
+export type LineageDrawingNodeKind = 'version' | 'dataset' | 'commit' | 'external' | 'group';
+
+/** A node to draw: a model version, dataset, source commit, external model, or a group of collapsed siblings. */
 export interface LineageDrawingNode {
   readonly id: string;
-  /** First line, e.g. `fraud/detector`. */
+  readonly kind: LineageDrawingNodeKind;
+  /** First line, e.g. `fraud/detector` or `dataset`. */
   readonly label: string;
   /** Second line, e.g. `v3 · sha256:0123abcd…`. */
   readonly sublabel: string;
-  /** Full description, read by screen readers and shown as the tooltip. */
+  /** Full description (the full value for datasets and commits), read by screen readers and shown as the tooltip. */
   readonly description: string;
-  readonly href: string;
+  /** Where the node links to; null draws a plain (non-link) node. */
+  readonly href: string | null;
   readonly current: boolean;
 }
 
-/** An edge to draw, from the ancestor (`from`) to the descendant (`to`). */
+/** An edge to draw, from the ancestor, dataset or commit (`from`) to the version (`to`). */
 export interface LineageDrawingEdge {
   readonly from: string;
   readonly to: string;
-  /** Backed by a verified attestation (solid) or an unsigned claim (dashed, labelled "claimed"). */
-  readonly evidence: 'verified' | 'claimed';
+  /** The relation, e.g. `trained-from`, `trained-on`, `built-from`. */
+  readonly kind: string;
+  /** verified: solid; claimed: dashed, "claimed"; invalid: red, "invalid"; conflict: red dashed, "conflict". */
+  readonly evidence: LineageEvidence;
   readonly description: string;
 }
 
@@ -108,28 +118,40 @@ async function place(drawing: LineageDrawing): Promise<Placed> {
   return { width: Math.ceil(laid.width ?? 0), height: Math.ceil(laid.height ?? 0), nodes, edges: paths };
 }
 
+const NODE_FILL: Readonly<Record<LineageDrawingNodeKind, string>> = { version: '#ffffff', dataset: '#eef5ff', commit: '#f3f4f6', external: '#ffffff', group: '#f6f8fa' };
+const RED = '#b3261e';
+const GREY = '#44515e';
+
 function nodeMarkup(node: LineageDrawingNode, box: { x: number; y: number; width: number; height: number }): Html {
   const lines = linesOf(node);
-  return html`<a href="${node.href}"${node.current ? html` aria-current="page"` : ''}>
-<desc>${node.description}</desc>
-<rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" rx="6" fill="${node.current ? '#fff4cc' : '#ffffff'}" stroke="${node.current ? '#5c4700' : '#44515e'}" stroke-width="${node.current ? 3 : 1}"></rect>
+  const shape = html`<rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" rx="${node.kind === 'version' || node.kind === 'group' ? 6 : 0}" fill="${node.current ? '#fff4cc' : NODE_FILL[node.kind]}" stroke="${node.current ? '#5c4700' : GREY}" stroke-width="${node.current ? 3 : 1}"${node.kind === 'external' || node.kind === 'group' ? html` stroke-dasharray="4 3"` : ''}></rect>
 ${lines.map(
   (line, i) =>
     html`<text x="${box.x + PAD}" y="${box.y + PAD + FONT_SIZE + i * LINE - 2}" font-family="ui-monospace, monospace" font-size="${FONT_SIZE}" fill="#1b1f24"${i === 0 || (node.current && i === 2) ? html` font-weight="bold"` : ''}>${line}</text>`,
-)}
+)}`;
+  if (node.href === null) {
+    return html`<g class="lineage-node" data-kind="${node.kind}" data-id="${node.id}">
+<title>${node.description}</title>
+${shape}
+</g>`;
+  }
+  return html`<a href="${node.href}" class="lineage-node" data-kind="${node.kind}"${node.current ? html` aria-current="page"` : ''}>
+<desc>${node.description}</desc>
+${shape}
 </a>`;
 }
 
 function edgeMarkup(edge: LineageDrawingEdge, points: readonly Point[]): Html {
   if (points.length === 0) return html``;
   const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x} ${p.y}`).join(' ');
-  const claimed = edge.evidence === 'claimed';
+  const dashed = edge.evidence === 'claimed' || edge.evidence === 'conflict';
+  const red = edge.evidence === 'invalid' || edge.evidence === 'conflict';
   const mid = points[Math.floor(points.length / 2)] ?? points[0] ?? { x: 0, y: 0 };
   const before = points[Math.floor(points.length / 2) - 1] ?? mid;
-  return html`<g class="lineage-edge" data-from="${edge.from}" data-to="${edge.to}" data-evidence="${edge.evidence}">
+  return html`<g class="lineage-edge" data-from="${edge.from}" data-to="${edge.to}" data-kind="${edge.kind}" data-evidence="${edge.evidence}">
 <title>${edge.description}</title>
-<path d="${d}" fill="none" stroke="#44515e" stroke-width="1.5" marker-end="url(#lineage-arrow)"${claimed ? html` stroke-dasharray="6 4"` : ''}></path>
-${claimed ? html`<text x="${(mid.x + before.x) / 2}" y="${(mid.y + before.y) / 2 - 4}" text-anchor="middle" font-family="sans-serif" font-size="11" fill="#1b1f24">claimed</text>` : ''}
+<path d="${d}" fill="none" stroke="${red ? RED : GREY}" stroke-width="${red ? 2 : 1.5}" marker-end="url(#${red ? 'lineage-arrow-red' : 'lineage-arrow'})"${dashed ? html` stroke-dasharray="6 4"` : ''}></path>
+${edge.evidence === 'verified' ? '' : html`<text x="${(mid.x + before.x) / 2}" y="${(mid.y + before.y) / 2 - 4}" text-anchor="middle" font-family="sans-serif" font-size="11" fill="${red ? RED : '#1b1f24'}">${edge.evidence}</text>`}
 </g>`;
 }
 
@@ -147,7 +169,7 @@ export async function lineageSvg(drawing: LineageDrawing): Promise<Html> {
   return html`<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="${placed.width}" height="${placed.height}" viewBox="0 0 ${placed.width} ${placed.height}" role="group" aria-labelledby="lineage-title lineage-desc">
 <title id="lineage-title">${drawing.title}</title>
 <desc id="lineage-desc">${drawing.description}</desc>
-<defs><marker id="lineage-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="#44515e"></path></marker></defs>
+<defs><marker id="lineage-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="${GREY}"></path></marker><marker id="lineage-arrow-red" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="${RED}"></path></marker></defs>
 ${edges}
 ${nodes}
 </svg>`;

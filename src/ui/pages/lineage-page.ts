@@ -2,24 +2,33 @@
  * A version's lineage graph (reference/ui-screens.md §2.3): its ancestors and descendants through
  * verified training provenance, from `LineageService.lineage` — the function behind
  * `GET /api/v1/models/{namespace}/{name}/versions/{selector}/lineage`, with the same permission
- * (`model:read` in the version's namespace). Drawn as inline SVG laid out on the server
- * (`lineage-svg.ts`), followed by a table of the edges in a `<details>` as the accessible
- * equivalent; depth (1–5) and direction are a GET form.
- *
- * Every edge the service returns comes from a verified provenance attestation, so every edge is
- * drawn solid; the drawing supports claimed (dashed) edges for when unsigned claims exist.
+ * (`model:read` in the version's namespace) — extended with each version's datasets and source
+ * commits from verified metadata and the unsigned claims of its annotations (`lineage-view.ts`;
+ * the metadata comes from `AttestationService.metadata`, the function behind
+ * `GET …/versions/{selector}/metadata`). Drawn as inline SVG laid out on the server
+ * (`lineage-svg.ts`), siblings beyond MAX_DRAWN_NODES collapsed into "+ N more" nodes
+ * (`lineage-collapse.ts`), then a legend and a table of every edge in a `<details>` as the
+ * accessible equivalent; depth (1–5), direction and node types are a GET form.
  */
 import type { Scope } from '../../auth/permissions.js';
 import { CustodyError } from '../../domain/errors.js';
 import { parseSelector } from '../../domain/model-ref.js';
-import type { LineageDirection, LineageGraph, LineageNode } from '../../service/lineage-service.js';
+import type { Services } from '../../api/services.js';
+import type { LineageDirection, LineageNode } from '../../service/lineage-service.js';
+import type { VerifiedMetadata } from '../../service/verified-metadata.js';
 import { digestCode } from '../digest-code.js';
-import { html, pathSegment, type Html } from '../html.js';
-import { lineageSvg, type LineageDrawing } from '../lineage-svg.js';
-import { definePage, type PageDef } from '../page.js';
+import { html, type Html } from '../html.js';
+import { collapseSiblings } from '../lineage-collapse.js';
+import { lineageDrawing, versionHref } from '../lineage-drawing.js';
+import { lineageEdgeTable, lineageLegend } from '../lineage-edge-table.js';
+import { lineageSvg } from '../lineage-svg.js';
+import { lineageView, type LineageNodeType, type LineageVersionRef } from '../lineage-view.js';
+import { definePage, type PageDef, type SignedIn } from '../page.js';
 import { statusPill } from '../status-pill.js';
 
-/** Above this many versions the graph draws the nearest ones only; the table still lists every edge. */
+export { versionHref } from '../lineage-drawing.js';
+
+/** Above this many nodes the graph collapses siblings into "+ N more" nodes; the table still lists every edge. */
 export const MAX_DRAWN_NODES = 300;
 
 const DIRECTIONS: readonly { readonly value: LineageDirection; readonly label: string }[] = [
@@ -28,75 +37,104 @@ const DIRECTIONS: readonly { readonly value: LineageDirection; readonly label: s
   { value: 'descendants', label: 'Descendants (trained from it)' },
 ];
 
-const inNamespace = (params: Readonly<Record<string, string>>): Scope => ({ ...(params['namespace'] === undefined ? {} : { namespace: params['namespace'] }) });
+const NODE_TYPES: readonly { readonly value: LineageNodeType; readonly label: string }[] = [
+  { value: 'dataset', label: 'Datasets' },
+  { value: 'commit', label: 'Source commits' },
+];
 
-/** The version page of a lineage node. */
-export function versionHref(node: { namespace: string; name: string; digest: string }): string {
-  return `/models/${pathSegment(node.namespace)}/${pathSegment(node.name)}/versions/${pathSegment(node.digest)}`;
-}
+/** How many versions' metadata are read at once. */
+const METADATA_CONCURRENCY = 8;
+
+const inNamespace = (params: Readonly<Record<string, string>>): Scope => ({ ...(params['namespace'] === undefined ? {} : { namespace: params['namespace'] }) });
 
 /** The lineage page of a version (`depth` 1–5, `direction` as the API's). */
 export function lineageHref(node: { namespace: string; name: string; digest: string }, depth = 2, direction: LineageDirection = 'both'): string {
   return `${versionHref(node)}/lineage?depth=${depth}&dir=${direction}`;
 }
 
-function parseControls(url: URL): { depth: number; direction: LineageDirection } {
+interface Controls {
+  readonly depth: number;
+  readonly direction: LineageDirection;
+  readonly types: ReadonlySet<LineageNodeType>;
+}
+
+/** `types`: repeated or comma-separated `version`, `dataset`, `commit`; absent means all. */
+function parseTypes(url: URL): Set<LineageNodeType> {
+  const given = url.searchParams.getAll('types');
+  if (given.length === 0) return new Set(NODE_TYPES.map((t) => t.value));
+  const types = new Set<LineageNodeType>();
+  for (const part of given.flatMap((t) => t.split(',')).map((t) => t.trim())) {
+    if (part === '' || part === 'version') continue;
+    const type = NODE_TYPES.find((t) => t.value === part)?.value;
+    if (type === undefined) throw new CustodyError('VALIDATION_FAILED', 'types must be among version, dataset and commit', { details: { field: 'types' } });
+    types.add(type);
+  }
+  return types;
+}
+
+function parseControls(url: URL): Controls {
   const depthText = url.searchParams.get('depth') ?? '2';
   if (!/^[1-5]$/.test(depthText)) throw new CustodyError('VALIDATION_FAILED', 'depth must be 1 to 5', { details: { field: 'depth' } });
   const dir = url.searchParams.get('dir') ?? 'both';
   const direction = DIRECTIONS.find((d) => d.value === dir)?.value;
   if (direction === undefined) throw new CustodyError('VALIDATION_FAILED', 'dir must be ancestors, descendants or both', { details: { field: 'dir' } });
-  return { depth: Number(depthText), direction };
+  return { depth: Number(depthText), direction, types: parseTypes(url) };
 }
 
-const short = (digest: string): string => `${digest.slice(0, 19)}…`;
-const nameOf = (n: LineageNode): string => `${n.namespace}/${n.name}`;
-const describe = (n: LineageNode): string => `${nameOf(n)} version ${n.number}, ${n.digest}`;
+/** Whether the reader may read models in `namespace` (the permission of `GET …/metadata`). */
+function mayRead(services: Services, signedIn: SignedIn | undefined, namespace: string): boolean {
+  if (signedIn === undefined) return false;
+  try {
+    services.auth.authorize(signedIn.actor, 'model:read', { namespace });
+    return true;
+  } catch (error) {
+    if (error instanceof CustodyError) return false;
+    throw error;
+  }
+}
 
-/** The drawing of `graph`: its first MAX_DRAWN_NODES nodes (the nearest: the walk is breadth-first) and the edges between them. */
-function drawingOf(graph: LineageGraph): LineageDrawing {
-  const nodes = graph.nodes.slice(0, MAX_DRAWN_NODES);
-  const drawn = new Set(nodes.map((n) => n.id));
-  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const root = byId.get(graph.root);
-  return {
-    title: `Lineage of ${root === undefined ? graph.root : describe(root)}`,
-    description: `${graph.nodes.length} versions and ${graph.edges.length} trained-from edges, ancestors on the left. Each edge is backed by verified training provenance. The table of edges below the graph lists the same edges.`,
-    nodes: nodes.map((n) => ({
-      id: n.id,
-      label: nameOf(n),
-      sublabel: `v${n.number} · ${short(n.digest)}`,
-      description: `${describe(n)}${n.id === graph.root ? ' (this version)' : ''}`,
-      href: versionHref(n),
-      current: n.id === graph.root,
-    })),
-    edges: graph.edges
-      .filter((e) => drawn.has(e.child) && drawn.has(e.parent))
-      .map((e) => ({ from: e.parent, to: e.child, evidence: 'verified' as const, description: `${e.child} was trained from ${e.parent} (verified provenance)` })),
+/**
+ * Each node's verified metadata (with its annotations), read as `GET …/metadata` reads it — only
+ * for nodes in namespaces the reader may read: other namespaces' annotations stay unseen.
+ */
+async function metadataOf(services: Services, signedIn: SignedIn | undefined, nodes: readonly LineageNode[]): Promise<Map<string, VerifiedMetadata>> {
+  const found = new Map<string, VerifiedMetadata>();
+  const readable = nodes.filter((n) => mayRead(services, signedIn, n.namespace));
+  for (let i = 0; i < readable.length; i += METADATA_CONCURRENCY) {
+    const batch = readable.slice(i, i + METADATA_CONCURRENCY);
+    const read = await Promise.all(batch.map((n) => services.attestations.metadata({ namespace: n.namespace, name: n.name }, parseSelector(n.digest))));
+    batch.forEach((n, j) => {
+      const m = read[j];
+      if (m !== undefined) found.set(n.id, m.metadata);
+    });
+  }
+  return found;
+}
+
+/** A claimed base model's version, if the registry holds it and the reader may read its namespace. */
+function resolverFor(services: Services, signedIn: SignedIn | undefined): (ref: { namespace: string; name: string; digest: string }) => Promise<LineageVersionRef | undefined> {
+  return async (ref) => {
+    if (!mayRead(services, signedIn, ref.namespace)) return undefined;
+    try {
+      return (await services.registry.getVersion({ namespace: ref.namespace, name: ref.name }, parseSelector(ref.digest))).version;
+    } catch (error) {
+      if (error instanceof CustodyError) return undefined;
+      throw error;
+    }
   };
 }
 
-function edgeTable(graph: LineageGraph): Html {
-  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const cell = (id: string): Html => {
-    const n = byId.get(id);
-    return n === undefined ? html`<code>${id}</code>` : html`<a href="${versionHref(n)}">${nameOf(n)} v${n.number}</a> ${digestCode(n.digest)}`;
-  };
-  if (graph.edges.length === 0) return html`<p>No edges: no verified provenance links this version to another within this depth and direction.</p>`;
-  return html`<table class="lineage-edges"><caption>Trained-from edges</caption>
-<thead><tr><th scope="col">Model version</th><th scope="col">Relation</th><th scope="col">Parent version</th><th scope="col">Evidence</th></tr></thead><tbody>
-${graph.edges.map(
-  (e) => html`<tr data-child="${e.child}" data-parent="${e.parent}"><td>${cell(e.child)}</td><td>trained from</td><td>${cell(e.parent)}</td><td>${statusPill('PASS', 'Verified provenance')} verified provenance</td></tr>`,
-)}
-</tbody></table>`;
-}
-
-function controls(depth: number, direction: LineageDirection): Html {
+function controls({ depth, direction, types }: Controls): Html {
   return html`<form method="get" class="lineage-controls">
 <label for="lineage-depth">Depth</label>
 <select id="lineage-depth" name="depth">${[1, 2, 3, 4, 5].map((d) => html`<option value="${d}"${d === depth ? html` selected` : ''}>${d}</option>`)}</select>
 <label for="lineage-dir">Direction</label>
 <select id="lineage-dir" name="dir">${DIRECTIONS.map((d) => html`<option value="${d.value}"${d.value === direction ? html` selected` : ''}>${d.label}</option>`)}</select>
+<fieldset class="lineage-types"><legend>Node types</legend>
+<input type="hidden" name="types" value="version">
+<label><input type="checkbox" checked disabled> Model versions (always)</label>
+${NODE_TYPES.map((t) => html`<label><input type="checkbox" name="types" value="${t.value}"${types.has(t.value) ? html` checked` : ''}> ${t.label}</label>`)}
+</fieldset>
 <button type="submit">Show</button>
 </form>`;
 }
@@ -106,24 +144,29 @@ export const lineagePages: readonly PageDef[] = [
     method: 'GET',
     path: '/models/{namespace}/{name}/versions/{digest}/lineage',
     access: { permission: 'model:read', scope: inNamespace },
-    handle: async ({ params, url, services }) => {
+    handle: async ({ params, url, services, signedIn }) => {
       const { namespace, name } = params;
       if (namespace === undefined || name === undefined) throw new CustodyError('NOT_FOUND', 'no such model');
-      const { depth, direction } = parseControls(url);
+      const form = parseControls(url);
+      const { depth, direction, types } = form;
       const graph = await services.lineage.lineage({ namespace, name }, parseSelector(params['digest'] ?? ''), { depth, direction });
       const root = graph.nodes.find((n) => n.id === graph.root);
       if (root === undefined) throw new CustodyError('INTERNAL', 'the lineage graph lacks its root');
-      const svg = await lineageSvg(drawingOf(graph));
-      const body = html`<h1>Lineage of ${nameOf(root)} v${root.number}</h1>
-<p>Version ${digestCode(root.digest)} — <a href="${versionHref(root)}">back to the version</a>. Ancestors are the parents named by verified training provenance; edges point from a parent to the model trained from it. Every edge shown is verified (solid line); unsigned claims are not recorded yet.</p>
-${controls(depth, direction)}
+      const view = await lineageView(graph, { types, claimedParents: direction !== 'descendants', metadata: await metadataOf(services, signedIn, graph.nodes), resolve: resolverFor(services, signedIn) });
+      const { drawing, hidden } = collapseSiblings(lineageDrawing(view), MAX_DRAWN_NODES, '#lineage-edges');
+      const svg = await lineageSvg(drawing);
+      const title = `Lineage of ${root.namespace}/${root.name} v${root.number}`;
+      const body = html`<h1>${title}</h1>
+<p>Version ${digestCode(root.digest)} — <a href="${versionHref(root)}">back to the version</a>. Edges point from a parent model, dataset or source commit to the version that came from it. Verified edges come from signed attestations; claimed ones only from the pusher's unsigned annotations.</p>
+${controls(form)}
 ${graph.truncated ? html`<p class="note">${statusPill('PENDING', 'Graph cut short')} The lineage goes on beyond depth ${depth}; raise the depth to see more.</p>` : ''}
-${graph.nodes.length > MAX_DRAWN_NODES ? html`<p class="note">The graph shows the ${MAX_DRAWN_NODES} nearest of ${graph.nodes.length} versions; the table lists every edge.</p>` : ''}
-<figure class="lineage-graph">${svg}<figcaption>${graph.nodes.length} versions, ${graph.edges.length} edges; the current version has a thick border and the words "this version".</figcaption></figure>
-<details><summary>Edges as a table (${graph.edges.length})</summary>
-${edgeTable(graph)}
+${hidden > 0 ? html`<p class="note">${hidden} of ${view.nodes.length} nodes are grouped into "+ N more" nodes to keep the drawing under ${MAX_DRAWN_NODES} nodes; the table lists every edge.</p>` : ''}
+<figure class="lineage-graph">${svg}<figcaption>${view.nodes.length} nodes, ${view.edges.length} edges; the current version has a thick border and the words "this version".</figcaption></figure>
+${lineageLegend()}
+<details id="lineage-edges"><summary>Edges as a table (${view.edges.length})</summary>
+${lineageEdgeTable(view)}
 </details>`;
-      return { kind: 'page', title: `Lineage of ${nameOf(root)} v${root.number}`, body };
+      return { kind: 'page', title, body };
     },
   }),
 ];
