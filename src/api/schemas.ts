@@ -135,7 +135,14 @@ export const keyResponse = z.object({
     .nullable(),
   receipt: receiptSchema.optional(),
 });
-export const keysResponse = z.object({ items: z.array(keyResponse) });
+export const keysResponse = z.object({
+  items: z.array(
+    keyResponse.extend({
+      attestationCount: z.number().int().meta({ description: 'attestations the key signed, on versions in namespaces the caller may read' }),
+      lastSignedAt: z.string().nullable().meta({ description: 'when the newest of them was logged; null when there is none' }),
+    }),
+  ),
+});
 export const addAttestationBody = z
   .object({
     bundle: z.string().min(1).max(512 * 1024).meta({ description: 'Sigstore bundle v0.3 JSON text, exactly as signed' }),

@@ -8,7 +8,7 @@ import { isoNow, type Clock } from '../domain/clock.js';
 import { CustodyError } from '../domain/errors.js';
 import { isValidName } from '../domain/model-ref.js';
 import { parsePublicKey } from '../crypto/signing-keys.js';
-import type { MetadataStore, MetadataTx, SignerKeyRecord } from '../store/metadata-store.js';
+import type { KeyAttestation, MetadataStore, MetadataTx, Page, SignerKeyRecord } from '../store/metadata-store.js';
 import type { Actor } from './auth-service.js';
 import { eventActor } from './event-actor.js';
 import type { Receipt, TransparencyLog } from './transparency-log.js';
@@ -28,6 +28,14 @@ export interface RevokeKeyRequest {
   readonly reason: string;
   /** RFC 3339; defaults to the revocation instant. */
   readonly compromisedSince?: string | null;
+}
+
+/** A key with its use: how many attestations it signed and when the newest was logged. */
+export interface KeyWithUsage {
+  readonly key: SignerKeyRecord;
+  readonly attestationCount: number;
+  /** `loggedAt` of its newest attestation, or null when it signed none. */
+  readonly lastSignedAt: string | null;
 }
 
 export interface KeyChange {
@@ -131,10 +139,43 @@ export class KeyService {
     return this.store.listSignerKeys();
   }
 
+  /**
+   * Every key with how many attestations it signed and when it last signed one (the keys page
+   * and `GET /api/v1/keys`): one grouped count, not one query per key. `namespaces` (a
+   * namespace-scoped reader's, or null for every namespace) counts only attestations on
+   * versions in them.
+   */
+  async listWithUsage(namespaces: readonly string[] | null): Promise<readonly KeyWithUsage[]> {
+    const [keys, counts] = await Promise.all([this.store.listSignerKeys(), this.store.attestationCountsByKey(namespaces === null ? {} : { namespaces })]);
+    return keys.map((key) => {
+      const count = counts.get(key.keyId);
+      return { key, attestationCount: count?.count ?? 0, lastSignedAt: count?.lastSignedAt ?? null };
+    });
+  }
+
+  /** How many attestations `key` signed and when it last did, counted as `listWithUsage` counts. */
+  async usageOf(key: SignerKeyRecord, namespaces: readonly string[] | null): Promise<KeyWithUsage> {
+    const count = (await this.store.attestationCountsByKey(namespaces === null ? {} : { namespaces })).get(key.keyId);
+    return { key, attestationCount: count?.count ?? 0, lastSignedAt: count?.lastSignedAt ?? null };
+  }
+
   async get(name: string): Promise<SignerKeyRecord> {
     const key = await this.store.getSignerKey(name);
     if (key === undefined) throw new CustodyError('KEY_NOT_FOUND', `no key named ${name.slice(0, 130)}`);
     return key;
+  }
+
+  /**
+   * The attestations `key` signed, newest first, `limit` per page from `cursor` (a previous
+   * page's `nextCursor`; VALIDATION_FAILED when garbled); with `namespaces`, only those on
+   * versions in them.
+   */
+  signedBy(key: SignerKeyRecord, page: { readonly limit: number; readonly cursor?: string; readonly namespaces: readonly string[] | null }): Promise<Page<KeyAttestation>> {
+    return this.store.listAttestationsByKey(key.keyId, {
+      limit: page.limit,
+      ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+      ...(page.namespaces === null ? {} : { namespaces: page.namespaces }),
+    });
   }
 
   async revoke(actor: Actor, name: string, request: RevokeKeyRequest): Promise<KeyChange> {

@@ -8,7 +8,7 @@
  * update or delete operation at all: immutability starts at the seam.
  */
 import type { ManifestFile } from '../domain/manifest.js';
-import type { AttestationRecord, KeyRevocation, LineageEdge, SignerKeyRecord } from './trust-records.js';
+import type { AttestationRecord, AttestationRole, KeyRevocation, LineageEdge, SignerKeyRecord } from './trust-records.js';
 import type { AliasRecord, DecisionRecord, PolicyRecord, PolicyTransition, QuarantineRecord } from './promotion-records.js';
 
 export type { AttestationRecord, AttestationRole, KeyRevocation, LineageEdge, SignerKeyRecord } from './trust-records.js';
@@ -180,6 +180,28 @@ export interface LogQuery {
   readonly limit: number;
 }
 
+/** How often a key signed: its attestations' count and the newest one's log time. */
+export interface KeyAttestationCount {
+  readonly count: number;
+  /** `loggedAt` of the key's most recently logged attestation. */
+  readonly lastSignedAt: string;
+}
+
+/** One attestation a key signed, with the version it is about (the key detail page's row). */
+export interface KeyAttestation {
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly versionNumber: number;
+  /** `sha256:<hex>` manifest digest of the version. */
+  readonly versionDigest: string;
+  readonly predicateType: string;
+  readonly role: AttestationRole;
+  readonly logIndex: number;
+  readonly loggedAt: string;
+  readonly addedBy: string;
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   /** Opaque cursor for the next page, or null at the end. */
@@ -244,6 +266,21 @@ export interface MetadataReader {
   /** A version's attestations in log order. */
   listAttestations(versionId: string): Promise<readonly AttestationRecord[]>;
   findAttestation(versionId: string, paeDigest: string, keyId: string): Promise<AttestationRecord | undefined>;
+  /**
+   * Per key id, how many attestations the key signed and when the newest was logged, in one
+   * grouped query; keys that signed nothing are absent. `namespaces` counts only attestations
+   * on versions in those namespaces (a namespace-scoped reader).
+   */
+  attestationCountsByKey(options?: { readonly namespaces?: readonly string[] }): Promise<ReadonlyMap<string, KeyAttestationCount>>;
+  /**
+   * The attestations signed by `keyId`, newest (highest log index) first, keyset-paginated;
+   * `cursor` is the last page's `nextCursor` (VALIDATION_FAILED when it is not one). `namespaces`
+   * lists only attestations on versions in those namespaces.
+   */
+  listAttestationsByKey(
+    keyId: string,
+    options: { readonly limit: number; readonly cursor?: string; readonly namespaces?: readonly string[] },
+  ): Promise<Page<KeyAttestation>>;
   /** Any stored attestation over this signed PAE digest, whatever its version (replay detection). */
   findAttestationByPaeDigest(paeDigest: string): Promise<AttestationRecord | undefined>;
   /** The parents a version's provenance names. */

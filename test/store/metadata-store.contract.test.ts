@@ -1520,6 +1520,116 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
       ]);
     });
   });
+
+  describe('attestations by key', () => {
+    /** `attestation(id, version, keySeed)` logged at `logIndex` on day `day(n)`. */
+    const signed = (id: string, version: VersionRecord, keySeed: string, logIndex: number, n: number): AttestationRecord => ({
+      ...attestation(id, version, keySeed),
+      logIndex,
+      loggedAt: day(n),
+    });
+
+    it('counts each key\'s attestations in one grouped read with the newest log time, within the namespaces asked', async () => {
+      expect(await store.attestationCountsByKey()).toEqual(new Map());
+      await registerVersions(store, 'vision', 'resnet', ['a', 'b']);
+      await registerVersions(store, 'nlp', 'bert', ['x']);
+      const [r1, r2, b1] = [await versionOf(store, 'vision', 'resnet', 1), await versionOf(store, 'vision', 'resnet', 2), await versionOf(store, 'nlp', 'bert', 1)];
+      await store.transaction(async (tx) => {
+        // Inserted out of log order: the newest time is a maximum, not the last row.
+        for (const a of [signed('a-b1', b1, 'A', 7, 7), signed('a-r1', r1, 'A', 3, 3), signed('b-r1', r1, 'B', 4, 4), signed('a-r2', r2, 'A', 5, 5)]) await tx.insertAttestation(a);
+      });
+      const [A, B] = [keyIdOf('A'), keyIdOf('B')];
+      expect(await store.attestationCountsByKey()).toEqual(
+        new Map([
+          [A, { count: 3, lastSignedAt: day(7) }],
+          [B, { count: 1, lastSignedAt: day(4) }],
+        ]),
+      );
+      expect(await store.attestationCountsByKey({ namespaces: ['vision'] })).toEqual(
+        new Map([
+          [A, { count: 2, lastSignedAt: day(5) }],
+          [B, { count: 1, lastSignedAt: day(4) }],
+        ]),
+      );
+      expect(await store.attestationCountsByKey({ namespaces: ['nlp', 'absent'] })).toEqual(new Map([[A, { count: 1, lastSignedAt: day(7) }]]));
+      expect(await store.attestationCountsByKey({ namespaces: [] })).toEqual(new Map());
+      expect(await store.attestationCountsByKey({ namespaces: ['vision\u0000'] })).toEqual(new Map());
+      expect((await store.transaction((tx) => tx.attestationCountsByKey())).get(A)?.count).toBe(3);
+    });
+
+    it('lists a key\'s attestations newest first with their versions, paging by cursor across equal log indexes and within namespaces', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a', 'b']);
+      await registerVersions(store, 'nlp', 'bert', ['x']);
+      const [r1, r2, b1] = [await versionOf(store, 'vision', 'resnet', 1), await versionOf(store, 'vision', 'resnet', 2), await versionOf(store, 'nlp', 'bert', 1)];
+      const big = 2 ** 33 + 1;
+      await store.transaction(async (tx) => {
+        for (const a of [
+          signed('a1', r1, 'A', 10, 1),
+          signed('a2', r1, 'A', 20, 2),
+          signed('a3', r2, 'A', 20, 2),
+          signed('a4', b1, 'A', 25, 3),
+          signed('a5', r2, 'A', big, 4),
+          signed('b1', r1, 'B', 30, 5),
+        ]) {
+          await tx.insertAttestation(a);
+        }
+      });
+      const all = async (namespaces?: readonly string[]): Promise<string[]> => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await store.listAttestationsByKey(keyIdOf('A'), { limit: 2, ...(cursor === undefined ? {} : { cursor }), ...(namespaces === undefined ? {} : { namespaces }) });
+          expect(page.items.length).toBeLessThanOrEqual(2);
+          ids.push(...page.items.map((a) => a.id));
+          if (page.nextCursor === null) return ids;
+          cursor = page.nextCursor;
+        }
+        throw new Error('the listing did not end');
+      };
+      expect(await all()).toEqual(['a5', 'a4', 'a3', 'a2', 'a1']);
+      expect(await all(['vision'])).toEqual(['a5', 'a3', 'a2', 'a1']);
+      expect(await all(['nlp'])).toEqual(['a4']);
+      expect(await all([])).toEqual([]);
+
+      const first = await store.listAttestationsByKey(keyIdOf('A'), { limit: 1 });
+      expect(first.items).toEqual([
+        {
+          id: 'a5',
+          namespace: 'vision',
+          name: 'resnet',
+          versionNumber: 2,
+          versionDigest: r2.digest,
+          predicateType: 'https://slsa.dev/provenance/v1',
+          role: 'attestation',
+          logIndex: big,
+          loggedAt: day(4),
+          addedBy: 'alice',
+        },
+      ]);
+      expect(first.nextCursor).not.toBeNull();
+      const whole = await store.transaction((tx) => tx.listAttestationsByKey(keyIdOf('A'), { limit: 5 }));
+      expect(whole.items.map((a) => a.id)).toEqual(['a5', 'a4', 'a3', 'a2', 'a1']);
+      expect(whole.nextCursor).toBeNull();
+      expect((await store.listAttestationsByKey(keyIdOf('B'), { limit: 5 })).items.map((a) => [a.id, a.versionDigest])).toEqual([['b1', r1.digest]]);
+      expect(await store.listAttestationsByKey(keyIdOf('C'), { limit: 5 })).toEqual({ items: [], nextCursor: null });
+      expect(await store.listAttestationsByKey(`${keyIdOf('A')}\u0000`, { limit: 5 })).toEqual({ items: [], nextCursor: null });
+    });
+
+    it('refuses a garbled or foreign cursor and a limit out of range with VALIDATION_FAILED', async () => {
+      await registerVersions(store, 'vision', 'resnet', ['a', 'b']);
+      const page = await store.listVersions('vision', 'resnet', { limit: 1 });
+      const foreign = page.nextCursor ?? '';
+      expect(foreign).not.toBe('');
+      const forged = Buffer.from(JSON.stringify(['ka', -1, 'x'])).toString('base64url');
+      const nulId = Buffer.from(JSON.stringify(['ka', 1, 'x\u0000'])).toString('base64url');
+      for (const cursor of ['not a cursor', 'bm90IGpzb24', foreign, forged, nulId, 'A'.repeat(5000)]) {
+        await expect(store.listAttestationsByKey(keyIdOf('A'), { limit: 2, cursor }), cursor.slice(0, 40)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'cursor' } });
+      }
+      for (const limit of [0, -1, 1.5, 1001, Number.NaN]) {
+        await expect(store.listAttestationsByKey(keyIdOf('A'), { limit }), String(limit)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'limit' } });
+      }
+    });
+  });
 });
 
 describe('postgres migrations', () => {

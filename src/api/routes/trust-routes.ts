@@ -83,8 +83,11 @@ export const trustRoutes = [
     tag: 'keys',
     auth: { permission: 'model:read', scope: 'any' },
     body: { kind: 'none' },
-    responses: { 200: { description: 'every key, by name', schema: keysResponse } },
-    handle: async ({ services }) => ({ status: 200, json: { items: (await services.keys.list()).map(keyJson) } }),
+    responses: { 200: { description: 'every key, by name, with the attestations it signed in namespaces the caller may read', schema: keysResponse } },
+    handle: async ({ actor, services }) => {
+      const keys = await services.keys.listWithUsage(services.auth.namespacesWith(requireActor({ actor }), 'model:read'));
+      return { status: 200, json: { items: keys.map(({ key, attestationCount, lastSignedAt }) => ({ ...keyJson(key), attestationCount, lastSignedAt })) } };
+    },
   }),
   defineRoute({
     method: 'POST',

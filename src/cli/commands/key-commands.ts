@@ -2,7 +2,8 @@
  * `custody keys add|list|revoke`: the trusted signer keys (SPEC §2, §4.2, §8). A key admin
  * registers a public key with the predicate types and namespaces it may sign for and a validity
  * window; revoking it with `--compromised-since` invalidates what it signed from then on. Each
- * change is one logged event; the receipt's log index is printed.
+ * change is one logged event; the receipt's log index is printed. `list` shows how many
+ * attestations each key signed and when it last signed one, as `GET /api/v1/keys` reports.
  */
 import type { Command } from 'commander';
 import type { KeyBody } from '../../sdk/custody-client.js';
@@ -72,7 +73,7 @@ export function registerKeys(program: Command, ctx: CliContext, run: (fn: () => 
           page.items.length === 0
             ? 'no signer keys yet: add one with  custody keys add NAME --public-key FILE --predicate-types URI,…'
             : table(
-                ['name', 'key id', 'algorithm', 'predicate types', 'namespaces', 'valid', 'status'],
+                ['name', 'key id', 'algorithm', 'predicate types', 'namespaces', 'valid', 'attestations', 'last signed', 'status'],
                 page.items.map((k) => [
                   displayText(k.name, 60),
                   k.keyId.slice(0, 16),
@@ -80,6 +81,8 @@ export function registerKeys(program: Command, ctx: CliContext, run: (fn: () => 
                   displayText(k.predicateTypes.join(', '), 200),
                   k.namespaces === null ? '*' : displayText(k.namespaces.join(', '), 100),
                   windowOf(k),
+                  String(k.attestationCount),
+                  k.lastSignedAt === null ? 'never' : displayText(k.lastSignedAt, 40),
                   keyStatus(k),
                 ]),
               ),

@@ -10,6 +10,8 @@ import type { ManifestFile } from '../../domain/manifest.js';
 import type {
   ApiToken,
   CheckpointRecord,
+  KeyAttestation,
+  KeyAttestationCount,
   LogEntryRecord,
   LogQuery,
   MetadataReader,
@@ -290,6 +292,14 @@ export class SqlMetadataReader implements MetadataReader {
 
   findAttestationByPaeDigest(paeDigest: string): Promise<AttestationRecord | undefined> {
     return this.#trust.findAttestationByPaeDigest(paeDigest);
+  }
+
+  attestationCountsByKey(options?: { readonly namespaces?: readonly string[] }): Promise<ReadonlyMap<string, KeyAttestationCount>> {
+    return this.#trust.attestationCountsByKey(options);
+  }
+
+  listAttestationsByKey(keyId: string, options: { readonly limit: number; readonly cursor?: string; readonly namespaces?: readonly string[] }): Promise<Page<KeyAttestation>> {
+    return this.#trust.listAttestationsByKey(keyId, options);
   }
 
   listParentEdges(versionId: string): Promise<readonly LineageEdge[]> {

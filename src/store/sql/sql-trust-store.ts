@@ -1,20 +1,32 @@
 /**
  * The trust tables' queries (signer keys, attestations, lineage edges; SPEC §4.2, §4.3): reads
  * shared by the store and a transaction, writes only inside a transaction. Keys are looked up by
- * name or by either hint convention; attestations are never updated or deleted.
+ * name or by either hint convention; attestations are never updated or deleted. The keys pages
+ * read per-key counts (one grouped query) and a key's attestations (keyset-paginated).
  */
 import type { Kysely } from 'kysely';
+import { z } from 'zod';
 import { CustodyError } from '../../domain/errors.js';
-import type { MetadataReader, MetadataTx } from '../metadata-store.js';
+import type { KeyAttestation, KeyAttestationCount, MetadataReader, MetadataTx, Page } from '../metadata-store.js';
 import type { AttestationRecord, KeyRevocation, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 import { isLookupKey } from './lookup-keys.js';
+import { decodeCursor, encodeCursor } from './page-cursor.js';
 import type { Database } from './schema.js';
 import { assertTrustRowStorable, decodeTrustRow } from './trust-row-codecs.js';
 import { writeInSavepoint } from './write-in-savepoint.js';
 
 export type TrustReads = Pick<
   MetadataReader,
-  'getSignerKey' | 'findSignerKeyByHint' | 'listSignerKeys' | 'listAttestations' | 'findAttestation' | 'findAttestationByPaeDigest' | 'listParentEdges' | 'listChildEdges'
+  | 'getSignerKey'
+  | 'findSignerKeyByHint'
+  | 'listSignerKeys'
+  | 'listAttestations'
+  | 'findAttestation'
+  | 'findAttestationByPaeDigest'
+  | 'attestationCountsByKey'
+  | 'listAttestationsByKey'
+  | 'listParentEdges'
+  | 'listChildEdges'
 >;
 export type TrustWrites = Pick<MetadataTx, 'insertSignerKey' | 'revokeSignerKey' | 'insertAttestation' | 'insertLineageEdges'>;
 
@@ -23,6 +35,12 @@ export const MAX_ATTESTATIONS_PER_VERSION = 10_000;
 
 /** Most lineage edges one read returns. */
 const MAX_EDGES_PER_READ = 10_000;
+
+/** Most attestations one `listAttestationsByKey` page may hold. */
+const MAX_KEY_ATTESTATIONS_PAGE = 1000;
+
+/** The sort key of the last row of a `listAttestationsByKey` page: log index, then id. */
+const keyAttestationCursor = z.tuple([z.literal('ka'), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(256).refine((id) => isLookupKey(id))]);
 
 function json(value: readonly string[] | null): string | null {
   return value === null ? null : JSON.stringify(value);
@@ -81,6 +99,46 @@ export class SqlTrustReader implements TrustReads {
     if (!isLookupKey(paeDigest)) return undefined;
     const row = await this.db().selectFrom('attestations').selectAll().where('pae_digest', '=', paeDigest).orderBy('log_index').limit(1).executeTakeFirst();
     return row === undefined ? undefined : decodeTrustRow('attestations', row);
+  }
+
+  async attestationCountsByKey(options: { readonly namespaces?: readonly string[] } = {}): Promise<ReadonlyMap<string, KeyAttestationCount>> {
+    const wanted = options.namespaces?.filter((n) => isLookupKey(n));
+    if (wanted?.length === 0) return new Map();
+    let query = this.db()
+      .selectFrom('attestations as a')
+      .innerJoin('versions as v', 'v.id', 'a.version_id')
+      .select((eb) => ['a.key_id', eb.fn.countAll().as('count'), eb.fn.max('a.logged_at').as('last_signed_at')])
+      .groupBy('a.key_id');
+    if (wanted !== undefined) query = query.where('v.namespace', 'in', wanted);
+    const rows = await query.execute();
+    return new Map(rows.map((row) => decodeTrustRow('key_attestation_counts', row)));
+  }
+
+  async listAttestationsByKey(
+    keyId: string,
+    options: { readonly limit: number; readonly cursor?: string; readonly namespaces?: readonly string[] },
+  ): Promise<Page<KeyAttestation>> {
+    if (!Number.isSafeInteger(options.limit) || options.limit < 1 || options.limit > MAX_KEY_ATTESTATIONS_PAGE) {
+      throw new CustodyError('VALIDATION_FAILED', `page limit must be an integer from 1 to ${MAX_KEY_ATTESTATIONS_PAGE}`, { details: { field: 'limit' } });
+    }
+    const after = options.cursor === undefined ? undefined : decodeCursor(keyAttestationCursor, options.cursor);
+    const wanted = options.namespaces?.filter((n) => isLookupKey(n));
+    if (!isLookupKey(keyId) || wanted?.length === 0) return { items: [], nextCursor: null };
+    let query = this.db()
+      .selectFrom('attestations as a')
+      .innerJoin('versions as v', 'v.id', 'a.version_id')
+      .select(['a.id', 'v.namespace', 'v.name', 'v.number', 'a.version_digest', 'a.predicate_type', 'a.role', 'a.log_index', 'a.logged_at', 'a.added_by'])
+      .where('a.key_id', '=', keyId);
+    if (wanted !== undefined) query = query.where('v.namespace', 'in', wanted);
+    if (after !== undefined) {
+      const [, logIndex, id] = after;
+      // The `<=` bound lets both dialects seek the (key_id, log_index) index instead of scanning the key's rows.
+      query = query.where('a.log_index', '<=', logIndex).where((eb) => eb.or([eb('a.log_index', '<', logIndex), eb('a.id', '<', id)]));
+    }
+    const rows = await query.orderBy('a.log_index', 'desc').orderBy('a.id', 'desc').limit(options.limit + 1).execute();
+    const items = rows.slice(0, options.limit).map((row) => decodeTrustRow('key_attestations', row));
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > options.limit && last !== undefined ? encodeCursor(['ka', last.logIndex, last.id]) : null };
   }
 
   async listParentEdges(versionId: string): Promise<readonly LineageEdge[]> {

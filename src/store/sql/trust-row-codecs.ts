@@ -1,11 +1,13 @@
 /**
- * Decoders for the trust tables (signer keys, attestations, lineage edges), built from the same
- * primitives as `row-codecs.ts`: a row is hostile until decoded, and a corrupt one is INTERNAL
- * naming the table and column, never the content.
+ * Decoders for the trust tables (signer keys, attestations, lineage edges, and the per-key
+ * attestation reads of the keys pages), built from the same primitives as `row-codecs.ts`: a row
+ * is hostile until decoded, and a corrupt one is INTERNAL naming the table and column, never the
+ * content.
  */
 import { assertStorableText } from './lookup-keys.js';
 import { z } from 'zod';
 import { CustodyError } from '../../domain/errors.js';
+import type { KeyAttestation, KeyAttestationCount } from '../metadata-store.js';
 import type { AttestationRecord, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 import { digest, hex64, jsonText, nonNegative, stringList } from './row-codecs.js';
 
@@ -109,7 +111,45 @@ const lineageEdgeRow = z
     parentDigest: r.parent_digest,
   }));
 
-const TRUST_DECODERS = { signer_keys: signerKeyRow, attestations: attestationRow, lineage_edges: lineageEdgeRow } as const;
+/** A grouped row of `attestationCountsByKey`: one key id with its count and newest log time. */
+const keyAttestationCountRow = z
+  .object({ key_id: hex64, count: nonNegative, last_signed_at: text })
+  .transform((r): readonly [string, KeyAttestationCount] => [r.key_id, { count: r.count, lastSignedAt: r.last_signed_at }]);
+
+/** A row of `listAttestationsByKey`: an attestation joined with its version. */
+const keyAttestationRow = z
+  .object({
+    id: text,
+    namespace: text,
+    name: text,
+    number: nonNegative,
+    version_digest: digest,
+    predicate_type: text,
+    role: z.enum(['provenance', 'attestation', 'evidence']),
+    log_index: nonNegative,
+    logged_at: text,
+    added_by: text,
+  })
+  .transform((r): KeyAttestation => ({
+    id: r.id,
+    namespace: r.namespace,
+    name: r.name,
+    versionNumber: r.number,
+    versionDigest: r.version_digest,
+    predicateType: r.predicate_type,
+    role: r.role,
+    logIndex: r.log_index,
+    loggedAt: r.logged_at,
+    addedBy: r.added_by,
+  }));
+
+const TRUST_DECODERS = {
+  signer_keys: signerKeyRow,
+  attestations: attestationRow,
+  lineage_edges: lineageEdgeRow,
+  key_attestation_counts: keyAttestationCountRow,
+  key_attestations: keyAttestationRow,
+} as const;
 
 export type TrustRowKind = keyof typeof TRUST_DECODERS;
 

@@ -1,6 +1,7 @@
 /** Every page of the web UI, in one table (the UI's counterpart of `api/routes/all-routes.ts`). */
 import type { PageDef } from '../page.js';
 import { auditPages } from './audit-page.js';
+import { keyDetailPages } from './key-detail-page.js';
 import { keysPages } from './keys-page.js';
 import { lineagePages } from './lineage-page.js';
 import { logPages } from './log-page.js';
@@ -10,5 +11,5 @@ import { sessionPages } from './session-pages.js';
 import { versionPages } from './version-pages.js';
 
 export function allPages(): readonly PageDef[] {
-  return [...sessionPages, ...modelsPages, ...versionPages, ...lineagePages, ...policyPages, ...logPages, ...keysPages, ...auditPages];
+  return [...sessionPages, ...modelsPages, ...versionPages, ...lineagePages, ...policyPages, ...logPages, ...keysPages, ...keyDetailPages, ...auditPages];
 }

@@ -1,12 +1,15 @@
 /**
- * The keys page (reference/ui-screens.md §2.5): the trusted signer keys with their scope and
- * status, rendered from `KeyService.list` as `GET /api/v1/keys` is (same permission), and the
+ * The keys page (reference/ui-screens.md §2.5): the trusted signer keys with their scope, status,
+ * attestations signed and last use, rendered from `KeyService.listWithUsage` as `GET
+ * /api/v1/keys` is (same permission, same namespace-scoped counts), each linking to its detail
+ * page (`key-detail-page.ts`), and the
  * revocation flow: a confirmation page that first lists the placements the revocation would
  * quarantine — `PromotionService.previewRevocation`, the same evaluation the revocation's own
  * transaction runs, without writing — then a form (reason required, recent sign-in required)
  * that revokes through `KeyService.revoke` exactly as `POST /api/v1/keys/{name}/revoke`.
  */
 import { CustodyError } from '../../domain/errors.js';
+import type { KeyWithUsage } from '../../service/key-service.js';
 import { parseInstant } from '../../service/request-fields.js';
 import type { SignerKeyRecord } from '../../store/metadata-store.js';
 import { digestCode } from '../digest-code.js';
@@ -21,7 +24,8 @@ function revokeHref(key: SignerKeyRecord): string {
   return `/keys/${pathSegment(key.name)}/revoke`;
 }
 
-function when(instant: string): Html {
+/** An instant as a `<time>` element, drawn to the second in UTC. */
+export function when(instant: string): Html {
   return html`<time datetime="${instant}">${instant.slice(0, 19).replace('T', ' ')} UTC</time>`;
 }
 
@@ -38,7 +42,7 @@ export function formInstant(value: string | null, field: string): string | null 
 }
 
 /** Status as text and icon: active, not yet valid, expired, or revoked (with when, by whom and why). */
-function keyStatus(key: SignerKeyRecord, now: string): Html {
+export function keyStatus(key: SignerKeyRecord, now: string): Html {
   const r = key.revocation;
   if (r !== null) {
     return html`${statusPill('REVOKED', `Revoked at ${r.revokedAt}`)}
@@ -51,18 +55,26 @@ function keyStatus(key: SignerKeyRecord, now: string): Html {
   return html`<span class="pill pill-pass" role="img" aria-label="Active"><span aria-hidden="true">✓</span> ACTIVE</span>`;
 }
 
-function scope(key: SignerKeyRecord): Html {
+/** What the key may sign: its predicate types, namespaces and validity window. */
+export function keyScope(key: SignerKeyRecord): Html {
   const window = key.notBefore === null && key.notAfter === null ? '' : html`<br><span class="muted">valid ${key.notBefore === null ? 'from registration' : html`from ${when(key.notBefore)}`} ${key.notAfter === null ? '' : html`until ${when(key.notAfter)}`}</span>`;
   return html`<ul>${key.predicateTypes.map((t) => html`<li><code>${t}</code></li>`)}</ul>
 ${key.namespaces === null ? html`<span class="muted">every namespace</span>` : html`namespaces: ${key.namespaces.map((n, i) => html`${i === 0 ? '' : ', '}<code>${n}</code>`)}`}${window}`;
 }
 
-function keyRow(key: SignerKeyRecord, now: string, canRevoke: boolean): Html {
+/** The key's own page (`key-detail-page.ts`). */
+export function keyHref(key: SignerKeyRecord): string {
+  return `/keys/${pathSegment(key.name)}`;
+}
+
+function keyRow({ key, attestationCount, lastSignedAt }: KeyWithUsage, now: string, canRevoke: boolean): Html {
   return html`<tr>
-<th scope="row">${key.name}<br>${digestCode(`sha256:${key.keyId}`)}</th>
+<th scope="row"><a href="${keyHref(key)}">${key.name}</a><br>${digestCode(`sha256:${key.keyId}`)}</th>
 <td>${key.algorithm}</td>
-<td>${scope(key)}</td>
+<td>${keyScope(key)}</td>
 <td>${keyStatus(key, now)}</td>
+<td>${attestationCount}</td>
+<td>${lastSignedAt === null ? html`<span class="muted">never</span>` : when(lastSignedAt)}</td>
 <td>${when(key.addedAt)}<br><span class="muted">by ${key.addedBy} (log index ${key.addedLogIndex})</span></td>
 ${canRevoke ? html`<td>${key.revocation === null ? html`<a href="${revokeHref(key)}">Revoke ${key.name}…</a>` : html`<span class="muted">—</span>`}</td>` : ''}
 </tr>`;
@@ -81,17 +93,18 @@ export const keysPages: readonly PageDef[] = [
     handle: async (ctx) => {
       const { actor } = requireSignedIn(ctx);
       const { services } = ctx;
-      const keys = await services.keys.list();
+      // Counted over the namespaces the reader may read, as GET /api/v1/keys counts them.
+      const keys = await services.keys.listWithUsage(services.auth.namespacesWith(actor, 'model:read'));
       const now = new Date().toISOString();
       const canRevoke = services.auth.holds(actor, 'key:manage', {});
       const revokedName = ctx.url.searchParams.get('revoked');
-      const revoked = revokedName === null ? undefined : keys.find((k) => k.name === revokedName && k.revocation !== null);
+      const revoked = revokedName === null ? undefined : keys.find(({ key }) => key.name === revokedName && key.revocation !== null)?.key;
       const notice = revoked === undefined ? '' : html`<p class="notice" role="status">Key <strong>${revoked.name}</strong> is revoked. Versions that no longer pass their environment's policy were quarantined (see the <a href="/audit?type=version.quarantined">audit feed</a>).</p>`;
       const table = html`<table>
 <caption class="muted">Trusted signer keys, revoked ones included</caption>
-<thead><tr><th scope="col">Key</th><th scope="col">Algorithm</th><th scope="col">Scope</th><th scope="col">Status</th><th scope="col">Added</th>${canRevoke ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
+<thead><tr><th scope="col">Key</th><th scope="col">Algorithm</th><th scope="col">Scope</th><th scope="col">Status</th><th scope="col">Attestations signed</th><th scope="col">Last used</th><th scope="col">Added</th>${canRevoke ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
 <tbody>
-${keys.map((key) => keyRow(key, now, canRevoke))}
+${keys.map((entry) => keyRow(entry, now, canRevoke))}
 </tbody>
 </table>`;
       const body = html`<h1>Signer keys</h1>
