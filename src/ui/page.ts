@@ -36,7 +36,16 @@ export interface PageContext {
   readonly sessionCookie: string | undefined;
   /** This response's CSP nonce: a page's `<script nonce="…">` must carry it to run. */
   readonly nonce: string;
+  /**
+   * Records a UI action that changes who is signed in or takes data away (sign-in, sign-out, an
+   * export) in the server's structured log as `ui audit`, with the signed-in principal and the
+   * path. Fields are plain facts — never a token, cookie or CSRF value.
+   */
+  readonly audit: (action: UiAuditAction, fields?: Readonly<Record<string, string | number | null>>) => void;
 }
+
+/** The UI actions recorded by {@link PageContext.audit}. */
+export type UiAuditAction = 'session.started' | 'session.refused' | 'session.ended' | 'audit.exported';
 
 /** What a page handler returns: a page to render, or a redirect (after a form post). */
 export type PageResult =

@@ -110,7 +110,10 @@ export class UiFront {
         const wait = this.failures.retryAfter(client, Date.now());
         if (wait !== undefined) throw new CustodyError('RATE_LIMITED', 'too many failed sign-ins; try again later', { details: { retryAfter: wait } });
       }
-      const ctx: PageContext = { req, url, params, form, signedIn, services: this.services, sessionCookie, nonce };
+      const audit: PageContext['audit'] = (action, fields = {}) => {
+        this.logger.info('ui audit', { action, principal: signedIn?.actor.principal.name ?? null, path: url.pathname, client, ...fields });
+      };
+      const ctx: PageContext = { req, url, params, form, signedIn, services: this.services, sessionCookie, nonce, audit };
       const result = await page.handle(ctx);
       if (page.authAttempt === true && result.kind === 'page' && result.status === 401) this.failures.recordFailure(client, Date.now());
       this.write(res, result, nonce, signedIn, url);

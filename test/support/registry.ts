@@ -16,7 +16,7 @@ import type { Clock } from '../../src/domain/clock.js';
 import { generateApiToken } from '../../src/auth/api-token.js';
 import { openBlobStore, startRegistry, type RunningRegistry } from '../../src/app/start-registry.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { silentLogger, type Logger } from '../../src/observability/logger.js';
 import { CustodyClient } from '../../src/sdk/custody-client.js';
 import { createPostgresDatabase } from './databases.js';
 import { dropBucket, newBucketName, s3ServerEnv, s3StorageConfig } from './s3-storage.js';
@@ -117,8 +117,8 @@ export const WITHOUT_PROVENANCE = { requireAtEntry: false } as const;
  */
 export const TEST_AUTH_FAILURES = 100_000;
 
-/** Starts a registry in this process on an ephemeral loopback port (on `clock`, when given). */
-export async function startTestRegistry(backend: Backend, config: ConfigInput = {}, clock?: Clock): Promise<TestRegistry> {
+/** Starts a registry in this process on an ephemeral loopback port (on `clock` and logging to `logger`, when given; silent otherwise). */
+export async function startTestRegistry(backend: Backend, config: ConfigInput = {}, clock?: Clock, logger: Logger = silentLogger): Promise<TestRegistry> {
   const storage = await createTestStorage(backend);
   const token = generateApiToken();
   const effective = resolveConfig(
@@ -133,7 +133,7 @@ export async function startTestRegistry(backend: Backend, config: ConfigInput = 
   );
   let registry: RunningRegistry;
   try {
-    registry = await startRegistry({ config: effective, dataDir: storage.dataDir, bootstrapToken: token, logger: silentLogger, ...(clock === undefined ? {} : { clock }) });
+    registry = await startRegistry({ config: effective, dataDir: storage.dataDir, bootstrapToken: token, logger, ...(clock === undefined ? {} : { clock }) });
   } catch (error) {
     await storage.cleanup();
     throw error;

@@ -11,6 +11,7 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/observability/logger.js';
 import { attestSeed, createPrincipal, pushModel, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
 import { BACKENDS, runCli, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api, uploadRandomModel } from '../support/trust-fixtures.js';
@@ -57,9 +58,11 @@ describe.each(BACKENDS)('the web UI on %s', (backend) => {
   let annotated: string;
   /** When set, the registry's clock stands still here (so evaluations made apart share their input's `now`). */
   let frozenAt: Date | null = null;
+  /** The registry's structured log. */
+  const logLines: string[] = [];
 
   beforeAll(async () => {
-    reg = await startTestRegistry(backend, {}, { now: () => frozenAt ?? new Date() });
+    reg = await startTestRegistry(backend, {}, { now: () => frozenAt ?? new Date() }, createLogger('info', (line) => logLines.push(line)));
     seed = await setUpSeed(reg);
     version = await pushModel(reg, 'fraud/detector', seed.keys.training);
     // Staging allows once scan and sandbox pass; production also wants the red team, still pending.
@@ -93,6 +96,26 @@ describe.each(BACKENDS)('the web UI on %s', (backend) => {
     expect(cookie).toMatch(/^__Host-custody_session=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; /);
     for (const attribute of ['Path=/', 'Secure', 'HttpOnly', 'SameSite=Lax']) expect(cookie.split('; ')).toContain(attribute);
     expect(cookie).not.toContain(reg.token);
+  });
+
+  it('records sign-ins (accepted and refused), sign-outs and audit exports in the server log, never the token or cookie', async () => {
+    const from = logLines.length;
+    const uiAudit = (): Record<string, unknown>[] =>
+      logLines.slice(from).map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e['msg'] === 'ui audit');
+    expect((await page(reg, '/sign-in', { form: { token: 'cst_wrong-token-0000000000000000000000000000', next: '/models' } })).status).toBe(401);
+    const { cookie, csrf } = await signIn(reg, reg.token);
+    const exported = await page(reg, '/audit/export?format=jsonl&type=version.registered', { cookie });
+    expect(exported.status).toBe(200);
+    const exportedRows = exported.text.trimEnd().split('\n').length;
+    expect((await page(reg, '/sign-out', { cookie, form: { csrf } })).status).toBe(303);
+    const events = uiAudit();
+    expect(events.map((e) => e['action'])).toEqual(['session.refused', 'session.started', 'audit.exported', 'session.ended']);
+    expect(events[1]).toMatchObject({ principal: 'admin', via: 'token', path: '/sign-in' });
+    expect(events[2]).toMatchObject({ principal: 'admin', format: 'jsonl', rows: exportedRows, filter: 'format=jsonl&type=version.registered' });
+    expect(events[3]).toMatchObject({ principal: 'admin', session: events[1]?.['session'] });
+    const text = logLines.slice(from).join('');
+    const cookieValue = cookie.split('=')[1] ?? '';
+    for (const secret of [reg.token, 'cst_wrong-token', cookieValue, cookieValue.split('.')[1] ?? '', csrf]) expect(secret.length > 8 && text.includes(secret), 'a secret in the log').toBe(false);
   });
 
   it('serves every page with a strict CSP and no-framing headers', async () => {

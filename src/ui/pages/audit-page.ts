@@ -212,6 +212,7 @@ ${before === undefined ? '' : html`<p><a href="/audit?${new URLSearchParams(quer
       if (format !== 'csv' && format !== 'jsonl') throw new CustodyError('VALIDATION_FAILED', 'format is csv or jsonl', { details: { field: 'format' } });
       const { rows } = await collectAuditEvents(ctx.services, parseFilter(ctx.url.searchParams), EXPORT_LIMIT, undefined);
       const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+      ctx.audit('audit.exported', { format, rows: rows.length, filter: ctx.url.searchParams.toString().slice(0, 500) });
       if (format === 'jsonl') {
         const body = rows.map((r) => `${JSON.stringify({ index: r.index, leafHash: r.leafHash, event: r.event })}\n`).join('');
         return { kind: 'download', contentType: 'application/jsonl; charset=utf-8', filename: `custody-audit-${stamp}.jsonl`, body };

@@ -44,16 +44,18 @@ export const sessionPages: readonly PageDef[] = [
     path: '/sign-in',
     access: 'public',
     authAttempt: true,
-    handle: async ({ form, services, sessionCookie }) => {
+    handle: async ({ form, services, sessionCookie, audit }) => {
       const next = safeNext(form.get('next'));
       try {
-        const { cookie, session } = await services.sessions.signIn(form.get('token') ?? '');
+        const { cookie, session, actor } = await services.sessions.signIn(form.get('token') ?? '');
+        audit('session.started', { principal: actor.principal.name, via: actor.via, signedInWith: actor.tokenId, session: session.id, expiresAt: session.expiresAt });
         // A new sign-in replaces the browser's old session.
         if (sessionCookie !== undefined) await services.sessions.signOut(sessionCookie);
         const seconds = (Date.parse(session.expiresAt) - Date.now()) / 1000;
         return { kind: 'redirect', location: next, setCookies: [sessionCookieHeader(cookie, seconds)] };
       } catch (error) {
         if (error instanceof CustodyError && error.code === 'UNAUTHENTICATED') {
+          audit('session.refused');
           return { kind: 'page', title: 'Sign in', status: 401, body: signInForm(next, 'That token was not accepted: it is unknown, revoked or expired, or its principal is disabled.') };
         }
         throw error;
@@ -64,8 +66,9 @@ export const sessionPages: readonly PageDef[] = [
     method: 'POST',
     path: '/sign-out',
     access: 'signed-in',
-    handle: async ({ services, sessionCookie }) => {
+    handle: async ({ services, sessionCookie, signedIn, audit }) => {
       await services.sessions.signOut(sessionCookie);
+      audit('session.ended', { session: signedIn?.session.id ?? null });
       return { kind: 'redirect', location: '/sign-in', setCookies: [sessionCookieHeader('', 0)] };
     },
   }),
