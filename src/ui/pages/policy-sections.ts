@@ -3,8 +3,9 @@
  * `PolicyService` returns — the same values behind `GET /api/v1/environments/{environment}/policy`,
  * `…/policy/history` and `GET /api/v1/policies/proposed`: an environment's effective policy
  * (baseline ∪ active document: its rules, digests, who activated it, when, the log index, and the
- * canonical document), its history with the unified diff of each version against the one before,
- * and one pending proposal with its approve form or the reason there is none.
+ * canonical document), its history with the unified diff of each version against the one before
+ * (a rejected proposal with who rejected it, why and the log index), and one pending proposal with
+ * its approve and reject forms or the reason there are none.
  */
 import type { EffectivePolicy } from '../../service/policy-service.js';
 import type { PolicyRecord } from '../../store/metadata-store.js';
@@ -25,6 +26,7 @@ function when(iso: string | null): Html {
  */
 export function policyStatus(record: PolicyRecord): Html {
   if (record.status === 'proposed') return html`${statusPill('PENDING', 'Proposed, awaiting approval')} proposed`;
+  if (record.status === 'rejected') return html`<span class="badge"><span aria-hidden="true">✗</span> REJECTED</span>`;
   const icon = record.status === 'active' ? '✓' : '↷';
   return html`<span class="badge"><span aria-hidden="true">${icon}</span> ${record.status}</span>`;
 }
@@ -37,6 +39,18 @@ export function environmentAnchor(environment: string): string {
 /** Where a proposal's approve form posts. */
 export function approveAction(record: PolicyRecord): string {
   return `/policy/${pathSegment(record.environment)}/proposals/${pathSegment(record.id)}/approve`;
+}
+
+/** Where a proposal's reject form posts. */
+export function rejectAction(record: PolicyRecord): string {
+  return `/policy/${pathSegment(record.environment)}/proposals/${pathSegment(record.id)}/reject`;
+}
+
+/** Who rejected a policy, the log index of the rejection, and why (nothing for a policy not rejected with a reason). */
+function rejectionFacts(record: PolicyRecord): Html {
+  const r = record.rejection;
+  if (r === undefined) return html``;
+  return html`<br>by <strong>${r.by}</strong>, ${when(record.endedAt)}, log index ${r.logIndex}<br>Reason: <q>${r.reason}</q>`;
 }
 
 /**
@@ -91,7 +105,7 @@ export function historySection(environment: string, history: readonly { readonly
   return html`<h3>History</h3>
 <table><thead><tr><th scope="col">Version</th><th scope="col">Digest</th><th scope="col">Status</th><th scope="col">Proposed</th><th scope="col">Approved</th><th scope="col">Activated</th><th scope="col">Ended</th></tr></thead><tbody>
 ${history.map(
-  ({ policy: p }) => html`<tr><th scope="row">#${p.number}</th><td>${digestCode(p.digest)}</td><td>${policyStatus(p)}</td><td>${p.proposedBy}, ${when(p.proposedAt)} (log ${p.proposedLogIndex})</td>
+  ({ policy: p }) => html`<tr id="policy-${p.environment}-${p.number}"><th scope="row">#${p.number}</th><td>${digestCode(p.digest)}</td><td>${policyStatus(p)}${rejectionFacts(p)}</td><td>${p.proposedBy}, ${when(p.proposedAt)} (log ${p.proposedLogIndex})</td>
 <td>${p.approvedBy === null ? html`<span class="muted">—</span>` : html`${p.approvedBy}, ${when(p.approvedAt)}`}</td><td>${when(p.activatedAt)}${p.activatedLogIndex === null ? '' : ` (log ${p.activatedLogIndex})`}</td><td>${when(p.endedAt)}</td></tr>`,
 )}
 </tbody></table>
@@ -100,22 +114,43 @@ ${history.map(
 )}`;
 }
 
-/** What the signed-in principal may do with a proposal: approve, or why not. */
-export type ProposalAction = { readonly kind: 'approve' } | { readonly kind: 'own' } | { readonly kind: 'no-permission' };
+/**
+ * What the signed-in principal may do with a proposal: approve or reject it; withdraw (reject) its
+ * own when it holds `policy:approve` there (`mayReject`), never approve it; or nothing.
+ */
+export type ProposalAction = { readonly kind: 'approve' } | { readonly kind: 'own'; readonly mayReject: boolean } | { readonly kind: 'no-permission' };
 
-/** One pending proposal: who proposed it, when, its diff from the active policy, and the approve form or the reason it is absent. */
+/** A proposal's reject form: a required reason, logged with the rejection. */
+function rejectForm(record: PolicyRecord, signedIn: SignedIn, own: boolean): Html {
+  const id = `proposal-${record.id}`;
+  const verb = own ? 'Withdraw' : 'Reject';
+  return html`<form method="post" action="${rejectAction(record)}" class="stack">${csrfField(signedIn)}
+<label for="${id}-reason">Reason for ${own ? 'withdrawing' : 'rejecting'} it (required, logged; at most 1000 characters)</label>
+<textarea id="${id}-reason" name="reason" required maxlength="1000" rows="3"></textarea>
+<button type="submit" aria-describedby="${id}-recent">${verb} policy #${record.number} for ${record.environment}</button></form>`;
+}
+
+function recentNote(id: string, recent: { readonly ok: boolean; readonly minutes: number }, what: string): Html {
+  return html`<p class="muted" id="${id}-recent">${what} needs a sign-in within the last ${recent.minutes} minutes.${recent.ok
+    ? ''
+    : html` Your sign-in is older: <a href="/sign-in?next=${encodeURIComponent('/policy')}">sign in again</a> first.`}</p>`;
+}
+
+/** One pending proposal: who proposed it, when, its diff from the active policy, and the approve and reject forms or the reason they are absent. */
 export function proposalItem(record: PolicyRecord, diff: string, action: ProposalAction, signedIn: SignedIn, recent: { readonly ok: boolean; readonly minutes: number }): Html {
   const id = `proposal-${record.id}`;
   let controls: Html;
   if (action.kind === 'own') {
-    controls = html`<p id="${id}-note">You proposed this policy. The two-person rule needs a different principal holding <code>policy:approve</code> for ${record.environment} to approve it, so there is no approve button for you.</p>`;
+    controls = html`<p id="${id}-note">You proposed this policy. The two-person rule needs a different principal holding <code>policy:approve</code> for ${record.environment} to approve it, so there is no approve button for you.${action.mayReject
+      ? ' You may withdraw it: it is then rejected and never becomes active.'
+      : ''}</p>
+${action.mayReject ? html`${rejectForm(record, signedIn, true)}${recentNote(id, recent, 'Withdrawing')}` : ''}`;
   } else if (action.kind === 'no-permission') {
-    controls = html`<p class="muted">Approving needs <code>policy:approve</code> for ${record.environment}, which you do not hold.</p>`;
+    controls = html`<p class="muted">Approving needs <code>policy:approve</code> for ${record.environment}, which you do not hold. Rejecting needs the same.</p>`;
   } else {
     controls = html`<form method="post" action="${approveAction(record)}">${csrfField(signedIn)}<button type="submit" aria-describedby="${id}-recent">Approve policy #${record.number} for ${record.environment}</button></form>
-<p class="muted" id="${id}-recent">Approving activates it at once and needs a sign-in within the last ${recent.minutes} minutes.${recent.ok
-      ? ''
-      : html` Your sign-in is older: <a href="/sign-in?next=${encodeURIComponent('/policy')}">sign in again</a> first.`}</p>`;
+${rejectForm(record, signedIn, false)}
+${recentNote(id, recent, 'Approving activates it at once. Approving or rejecting')}`;
   }
   return html`<div class="gate-card" id="${id}">
 <h4>${record.environment} policy #${record.number} ${statusPill('PENDING', 'Awaiting approval')}</h4>
