@@ -5,7 +5,7 @@
  * reason and sees the key revoked — and the API shows exactly the previewed quarantines. The
  * audit feed is filtered through its form. Every page is free of CSP violations, script and
  * console errors and serious axe violations, and saved to test-results/screenshots/ (`keys`,
- * `keys-revoke`, `audit`).
+ * `key-detail`, `keys-revoke`, `audit`); the key detail page is reached by clicking a key's link.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,20 @@ describe('the keys page and the audit feed in Chromium', () => {
     await expect(page.getByRole('img', { name: 'Active' }).count()).resolves.toBe(5);
     await expect(page.getByRole('link', { name: 'Keys', exact: true }).getAttribute('aria-current')).resolves.toBe('page');
     await expectCleanPage(page, 'keys');
+    await page.close();
+  });
+
+  it('opens a key\'s detail page from the keys list, with its public key and what it signed', async () => {
+    const page = await signedInPage('/keys');
+    await page.getByRole('link', { name: 'security-scanner', exact: true }).click();
+    await page.waitForURL(`${reg.url}/keys/security-scanner`);
+    await expect(page.getByRole('heading', { name: 'Key security-scanner' }).count()).resolves.toBe(1);
+    await expect(page.locator('pre code').innerText()).resolves.toContain('-----BEGIN PUBLIC KEY-----');
+    const signed = page.getByRole('table');
+    await expect(signed.locator('caption').innerText()).resolves.toBe('2 attestations signed, newest first');
+    const versions = await signed.locator('tbody th a').allInnerTexts();
+    expect(versions.sort()).toEqual([`${alpha.model} v${alpha.number}`, `${bravo.model} v${bravo.number}`].sort());
+    await expectCleanPage(page, 'key-detail');
     await page.close();
   });
 
