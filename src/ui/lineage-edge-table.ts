@@ -15,7 +15,7 @@ function nodeCell(node: LineageViewNode | undefined, id: string): Html {
   if (node === undefined) return html`<code>${id}</code>`;
   if (node.version !== null) return html`<a href="${versionHref(node.version)}">${node.version.namespace}/${node.version.name} v${node.version.number}</a> ${digestCode(node.version.digest)}`;
   const what = node.kind === 'dataset' ? 'dataset' : node.kind === 'commit' ? 'source commit' : 'external model';
-  return html`${what} <code>${node.value}</code>`;
+  return html`${what} ${/^sha256:[0-9a-f]{64}$/.test(node.value) ? digestCode(node.value) : html`<code>${node.value}</code>`}`;
 }
 
 function kindCell(edge: LineageViewEdge): Html {

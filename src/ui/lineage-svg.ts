@@ -58,7 +58,13 @@ interface Placed {
   readonly width: number;
   readonly height: number;
   readonly nodes: ReadonlyMap<string, { x: number; y: number; width: number; height: number }>;
-  readonly edges: readonly (readonly Point[])[];
+  readonly edges: readonly PlacedEdge[];
+}
+
+interface PlacedEdge {
+  readonly points: readonly Point[];
+  /** Where ELK put the edge's label (its top-left corner), if it has one. */
+  readonly label: Point | null;
 }
 
 const CHAR_WIDTH = 7.8;
@@ -66,6 +72,13 @@ const FONT_SIZE = 12;
 const LINE = 16;
 const PAD = 10;
 const MAX_LABEL = 48;
+const EDGE_FONT_SIZE = 11;
+const EDGE_LABEL_CHAR_WIDTH = 6.6;
+
+/** The words on an edge: its evidence unless verified. */
+function edgeLabel(edge: LineageDrawingEdge): string | null {
+  return edge.evidence === 'verified' ? null : edge.evidence;
+}
 
 type ElkInstance = { layout(graph: ElkNode): Promise<ElkNode> };
 let elk: Promise<ElkInstance> | undefined;
@@ -94,7 +107,15 @@ function sizeOf(node: LineageDrawingNode): { width: number; height: number } {
 
 async function place(drawing: LineageDrawing): Promise<Placed> {
   const children: ElkNode[] = drawing.nodes.map((n) => ({ id: n.id, ...sizeOf(n) }));
-  const edges: ElkExtendedEdge[] = drawing.edges.map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] }));
+  const edges: ElkExtendedEdge[] = drawing.edges.map((e, i) => {
+    const label = edgeLabel(e);
+    return {
+      id: `e${i}`,
+      sources: [e.from],
+      targets: [e.to],
+      ...(label === null ? {} : { labels: [{ id: `e${i}-label`, text: label, width: Math.ceil(label.length * EDGE_LABEL_CHAR_WIDTH) + 4, height: EDGE_FONT_SIZE + 4 }] }),
+    };
+  });
   const laid = await (
     await elkInstance()
   ).layout({
@@ -105,15 +126,20 @@ async function place(drawing: LineageDrawing): Promise<Placed> {
       'elk.spacing.nodeNode': '24',
       'elk.layered.spacing.nodeNodeBetweenLayers': '56',
       'elk.padding': '[top=12,left=12,bottom=12,right=12]',
+      'elk.edgeLabels.placement': 'CENTER',
     },
     children,
     edges,
   });
   const nodes = new Map<string, { x: number; y: number; width: number; height: number }>();
   for (const c of laid.children ?? []) nodes.set(c.id, { x: c.x ?? 0, y: c.y ?? 0, width: c.width ?? 0, height: c.height ?? 0 });
-  const paths = (laid.edges ?? []).map((e) => {
+  const paths = (laid.edges ?? []).map((e): PlacedEdge => {
     const section = e.sections?.[0];
-    return section === undefined ? [] : [section.startPoint, ...(section.bendPoints ?? []), section.endPoint];
+    const label = e.labels?.[0];
+    return {
+      points: section === undefined ? [] : [section.startPoint, ...(section.bendPoints ?? []), section.endPoint],
+      label: label === undefined ? null : { x: label.x ?? 0, y: label.y ?? 0 },
+    };
   });
   return { width: Math.ceil(laid.width ?? 0), height: Math.ceil(laid.height ?? 0), nodes, edges: paths };
 }
@@ -141,17 +167,21 @@ ${shape}
 </a>`;
 }
 
-function edgeMarkup(edge: LineageDrawingEdge, points: readonly Point[]): Html {
+function edgeMarkup(edge: LineageDrawingEdge, placed: PlacedEdge | undefined): Html {
+  const points = placed?.points ?? [];
   if (points.length === 0) return html``;
   const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x} ${p.y}`).join(' ');
   const dashed = edge.evidence === 'claimed' || edge.evidence === 'conflict';
   const red = edge.evidence === 'invalid' || edge.evidence === 'conflict';
+  const text = edgeLabel(edge);
   const mid = points[Math.floor(points.length / 2)] ?? points[0] ?? { x: 0, y: 0 };
   const before = points[Math.floor(points.length / 2) - 1] ?? mid;
+  const width = text === null ? 0 : Math.ceil(text.length * EDGE_LABEL_CHAR_WIDTH) + 4;
+  const at = placed?.label ?? { x: (mid.x + before.x) / 2 - width / 2, y: (mid.y + before.y) / 2 - EDGE_FONT_SIZE - 4 };
   return html`<g class="lineage-edge" data-from="${edge.from}" data-to="${edge.to}" data-kind="${edge.kind}" data-evidence="${edge.evidence}">
 <title>${edge.description}</title>
 <path d="${d}" fill="none" stroke="${red ? RED : GREY}" stroke-width="${red ? 2 : 1.5}" marker-end="url(#${red ? 'lineage-arrow-red' : 'lineage-arrow'})"${dashed ? html` stroke-dasharray="6 4"` : ''}></path>
-${edge.evidence === 'verified' ? '' : html`<text x="${(mid.x + before.x) / 2}" y="${(mid.y + before.y) / 2 - 4}" text-anchor="middle" font-family="sans-serif" font-size="11" fill="${red ? RED : '#1b1f24'}">${edge.evidence}</text>`}
+${text === null ? '' : html`<text x="${at.x + width / 2}" y="${at.y + EDGE_FONT_SIZE}" text-anchor="middle" font-family="sans-serif" font-size="${EDGE_FONT_SIZE}" fill="${red ? RED : '#1b1f24'}">${text}</text>`}
 </g>`;
 }
 
@@ -161,7 +191,7 @@ ${edge.evidence === 'verified' ? '' : html`<text x="${(mid.x + before.x) / 2}" y
  */
 export async function lineageSvg(drawing: LineageDrawing): Promise<Html> {
   const placed = await place(drawing);
-  const edges = drawing.edges.map((e, i) => edgeMarkup(e, placed.edges[i] ?? []));
+  const edges = drawing.edges.map((e, i) => edgeMarkup(e, placed.edges[i]));
   const nodes = drawing.nodes.map((n) => {
     const box = placed.nodes.get(n.id);
     return box === undefined ? html`` : nodeMarkup(n, box);

@@ -4,6 +4,7 @@
  */
 import { VERIFY_LOG_JS } from '../islands/island-script.js';
 import { CUSTODY_CSS } from './custody-css.js';
+import { LINEAGE_CSS } from './lineage-css.js';
 
 export interface UiAsset {
   readonly contentType: string;
@@ -11,6 +12,6 @@ export interface UiAsset {
 }
 
 export const UI_ASSETS: ReadonlyMap<string, UiAsset> = new Map([
-  ['custody.css', { contentType: 'text/css; charset=utf-8', body: CUSTODY_CSS }],
+  ['custody.css', { contentType: 'text/css; charset=utf-8', body: CUSTODY_CSS + LINEAGE_CSS }],
   ['verify-log.js', { contentType: 'text/javascript; charset=utf-8', body: VERIFY_LOG_JS }],
 ]);
