@@ -2,8 +2,10 @@
  * The policy page in real Chromium (reference/ui-screens.md §2.4, issue 8 §4): the admin proposes
  * a production policy over the API; the second policy admin signs in through the form, finds the
  * pending proposal on /policy, approves it by clicking, and sees it active, as the API then
- * reports it. The page, before and after, raises no CSP violation or script error, axe finds no
- * serious or critical violation, and both are saved to test-results/screenshots/.
+ * reports it; the second policy admin also rejects another proposal by writing a reason and
+ * clicking Reject, and sees it REJECTED in the history with the reason. The page, before and
+ * after, raises no CSP violation or script error, axe finds no serious or critical violation, and
+ * each state is saved to test-results/screenshots/.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,4 +66,38 @@ describe('the policy page in Chromium', () => {
     expect(active['approvedBy']).toBe('second-admin');
     await page.close();
   });
+
+  it('lets the second policy admin reject a pending proposal with a reason by clicking, and shows it REJECTED', async () => {
+    const example = await examplePolicy('production');
+    const document = editablePolicy(example.document);
+    const gate = document.spec.gates[0];
+    if (gate === undefined) throw new Error('the production example has no gate');
+    gate.message = 'Any critical vulnerability is fine';
+    const pushed = await pushPolicy(reg, document, example.fixtures);
+    expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
+    const id = String(pushed.json['id']);
+    const number = Number(pushed.json['number']);
+    const page = await newSignedInPage(browser, `${reg.url}/policy`, seed.principals.approver);
+
+    const proposal = page.locator(`#proposal-${id}`);
+    await proposal.getByLabel(/^Reason for rejecting it/).fill('Lets critical vulnerabilities into production');
+    await proposal.getByRole('button', { name: `Reject policy #${number} for production` }).click();
+    await page.waitForURL((url) => url.pathname === '/policy' && url.searchParams.get('rejected') === id);
+    await expect(page.getByRole('status').innerText()).resolves.toBe(`Rejected: production policy #${number} will not become active (log index ${String(await rejectionIndex(id))}).`);
+    await expect(page.locator(`#proposal-${id}`).count()).resolves.toBe(0);
+    const row = await page.locator(`#policy-production-${number}`).innerText();
+    expect(row).toContain('REJECTED');
+    expect(row).toContain('by second-admin');
+    expect(row).toContain('Reason: Lets critical vulnerabilities into production');
+    await expectCleanPage(page, 'policy-rejected');
+    await page.close();
+  });
+
+  /** The log index of a policy's rejection, as the API's history reports it. */
+  async function rejectionIndex(id: string): Promise<number> {
+    const history = await api(reg, 'GET', '/api/v1/environments/production/policy/history');
+    const item = (history.json['items'] as { id: string; status: string; rejection?: { logIndex: number } }[]).find((p) => p.id === id);
+    expect(item?.status).toBe('rejected');
+    return item?.rejection?.logIndex ?? -1;
+  }
 });
