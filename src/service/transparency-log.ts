@@ -11,6 +11,7 @@ import { formatCheckpoint } from '../log/checkpoint.js';
 import type { LogKey } from '../log/log-key.js';
 import { hashLeaf } from '../log/merkle.js';
 import { signNote } from '../log/signed-note.js';
+import { parseTilePath } from '../log/tile-path.js';
 import { appendStoredHashes, consistencyProof, inclusionProof, treeRoot, type StoredHashReader } from '../log/stored-hashes.js';
 import { encodeEntryBundle, tileHashes, tileWidthAt, TILE_WIDTH } from '../log/tiles.js';
 import type { CheckpointRecord, LogEntryRecord, LogQuery, MetadataReader, MetadataStore, MetadataTx } from '../store/metadata-store.js';
@@ -225,6 +226,18 @@ export class TransparencyLog {
     if (tileWidthAt(0, index, size) < width) throw new CustodyError('NOT_FOUND', 'no such entry bundle yet');
     const entries = await this.store.getLogEntries(index * TILE_WIDTH, index * TILE_WIDTH + width);
     return encodeEntryBundle(entries.map((e) => Buffer.from(e.leaf, 'utf8')));
+  }
+
+  /** The bytes at a tlog-tiles read path (`tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]`); anything else, or a tile not there yet, is NOT_FOUND. */
+  async readTile(path: string): Promise<Buffer> {
+    let tile;
+    try {
+      tile = parseTilePath(path);
+    } catch {
+      throw new CustodyError('NOT_FOUND', 'not a tile path');
+    }
+    if (tile.index > BigInt(Number.MAX_SAFE_INTEGER)) throw new CustodyError('NOT_FOUND', 'no such tile');
+    return tile.kind === 'hashes' ? this.tile(tile.level, Number(tile.index), tile.width) : this.entryBundle(Number(tile.index), tile.width);
   }
 
   private async resolveSize(size: number | undefined): Promise<{ treeSize: number; checkpoint: string | null }> {

@@ -52,7 +52,9 @@ export type PageResult =
   | { readonly kind: 'page'; readonly title: string; readonly body: Html; readonly status?: number }
   | { readonly kind: 'redirect'; readonly location: string; readonly setCookies?: readonly string[] }
   /** A file to save (an export): sent as an attachment named `filename`, never rendered. */
-  | { readonly kind: 'download'; readonly contentType: string; readonly filename: string; readonly body: string };
+  | { readonly kind: 'download'; readonly contentType: string; readonly filename: string; readonly body: string }
+  /** Data a page's script reads (JSON, a signed note, tile bytes): sent inline with its type, never rendered as HTML. */
+  | { readonly kind: 'data'; readonly contentType: string; readonly body: string | Uint8Array };
 
 export interface PageDef {
   readonly method: 'GET' | 'POST';

@@ -155,6 +155,11 @@ export class UiFront {
       res.end(result.body);
       return;
     }
+    if (result.kind === 'data') {
+      res.writeHead(200, { ...pageSecurityHeaders(nonce), 'content-type': result.contentType, 'content-length': String(Buffer.byteLength(result.body)) });
+      res.end(result.body);
+      return;
+    }
     const body = renderDocument({ title: result.title, main: result.body, signedIn, path: url.pathname, nonce });
     res.writeHead(result.status ?? 200, { ...pageSecurityHeaders(nonce), 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
     res.end(body);

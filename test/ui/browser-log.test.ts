@@ -5,8 +5,9 @@
  * island — loaded by the page's CSP nonce, so it runs under the strict CSP — verifies a real
  * entry with every step PASS; a later entry, after the log grew, passes its consistency check
  * against the checkpoint the browser remembered. Through a small HTTP proxy in front of the same
- * registry that alters, for the browser's requests, the checkpoint's root or one hash of the
- * inclusion proof, the same verification fails visibly at the altered step. A remembered
+ * registry that alters, for the browser's requests, the checkpoint's root, one hash of the
+ * inclusion proof or the entries of an entry bundle (tiles), the same verification fails visibly
+ * at the altered step. A remembered
  * checkpoint the log does not extend, and a pinned log key the page does not match, fail too.
  * Each page is scanned with axe (no serious or critical violation), raises no CSP violation or
  * script error, and is saved as a screenshot (`log`, `log-tampered-*`, `log-inconsistent`). With
@@ -30,8 +31,9 @@ async function startTamperingProxy(target: URL, tamper: Tamper): Promise<{ url: 
       reply.on('data', (chunk: Buffer) => chunks.push(chunk));
       reply.on('end', () => {
         const original = Buffer.concat(chunks);
-        const altered = Buffer.from(tamper(req.url ?? '', original.toString('utf8')), 'utf8');
-        const body = altered.toString('utf8') === original.toString('utf8') ? original : altered;
+        // latin1 maps each byte to one character and back, so binary tiles survive untouched.
+        const altered = Buffer.from(tamper(req.url ?? '', original.toString('latin1')), 'latin1');
+        const body = altered.equals(original) ? original : altered;
         res.writeHead(reply.statusCode ?? 502, { ...reply.headers, 'content-length': String(body.length) });
         res.end(body);
       });
@@ -156,10 +158,24 @@ describe('the transparency-log explorer verifies entries in Chromium', () => {
     const outcome = await verify(page, (await newestIndex(page)) - 2);
     expect(outcome.verdict).toBe('fail');
     expect(stepState(outcome, 'Checkpoint signature')).toBe('pass');
-    expect(stepState(outcome, 'Leaf hash recomputed')).toBe('pass');
+    expect(stepState(outcome, 'leaf hash recomputed')).toBe('pass');
     expect(stepState(outcome, 'Inclusion proof recomputed')).toBe('fail');
     expect(outcome.steps.find((s) => s.text.includes('Inclusion proof'))?.text).toContain('not to the root of the tree');
     await expectCleanPage(page, 'log-tampered-proof');
+    await page.context().close();
+  }, 120_000);
+
+  it('fails visibly when the served entry bundle is altered: the entry no longer hashes to the hash tile’s leaf', async () => {
+    const proxy = await startTamperingProxy(new URL(reg.url), (path, body) => (path.startsWith('/log/tile/entries/') ? body.replaceAll('"type":"', '"typf":"') : body));
+    proxies.push(proxy.server);
+    const page = await explorer(proxy.url);
+    const outcome = await verify(page, (await newestIndex(page)) - 1);
+    expect(outcome.verdict).toBe('fail');
+    expect(stepState(outcome, 'Checkpoint signature')).toBe('pass');
+    expect(stepState(outcome, 'leaf hash recomputed')).toBe('fail');
+    expect(outcome.steps.find((s) => s.text.includes('leaf hash recomputed'))?.text).toMatch(/but tile\/0\/000(\.p\/\d+)? holds [0-9a-f]{64}/);
+    await expect(page.locator('[data-verdict="fail"]').innerText()).resolves.toContain('FAILED');
+    await expectCleanPage(page, 'log-tampered-tiles');
     await page.context().close();
   }, 120_000);
 
@@ -212,7 +228,7 @@ describe('the log explorer in Chromium with log.publicReads off', () => {
     await reg.stop();
   });
 
-  it('verifies an entry through the session copies of the checkpoint and proofs (the API would want a token)', async () => {
+  it('verifies an entry through the session copies of the checkpoint, tiles and proofs (the API would want a token)', async () => {
     expect((await fetch(`${reg.url}/log/checkpoint`)).status).toBe(401);
     const page = await newPage(browser);
     await page.goto(`${reg.url}/log/explorer`);

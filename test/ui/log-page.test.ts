@@ -76,6 +76,7 @@ describe.each(BACKENDS)('the log explorer on %s', (backend) => {
     expect(attribute(reply.text, 'data-origin')).toBe(key.json['origin']);
     expect(attribute(reply.text, 'data-checkpoint-url')).toBe('/log/checkpoint');
     expect(attribute(reply.text, 'data-inclusion-url')).toBe('/api/v1/log/proof/inclusion');
+    expect(attribute(reply.text, 'data-tiles-url')).toBe('/log/');
     const nonce = /script-src 'nonce-([^']+)'/.exec(reply.headers.get('content-security-policy') ?? '')?.[1];
     expect(nonce).toBeDefined();
     expect(reply.text).toContain(`<script type="module" nonce="${nonce ?? ''}" src="/ui/assets/verify-log.js"></script>`);
@@ -93,6 +94,7 @@ describe.each(BACKENDS)('the log explorer on %s', (backend) => {
     expect(script.text).not.toMatch(/^\s*import\s/m);
     expect(script.text).toContain('verifyInclusionWith');
     expect(script.text).toContain('verifyCheckpointNote');
+    expect(script.text).toContain('portableSplitBundle');
     expect(script.text).toContain("subtle.verify({ name: 'Ed25519' }");
   });
 
@@ -123,12 +125,12 @@ describe.each(BACKENDS)('the log explorer with log.publicReads off on %s', (back
     await reg.stop();
   });
 
-  it('points the island at session copies of the checkpoint, entries and proofs, identical to the API’s', async () => {
+  it('points the island at session copies of the checkpoint, tiles and proofs, identical to the API’s', async () => {
     expect((await get(reg, '/log/checkpoint')).status).toBe(401);
     const page = await get(reg, '/log/explorer', cookie);
     expect(page.status).toBe(200);
     expect(attribute(page.text, 'data-checkpoint-url')).toBe('/log/explorer/data/checkpoint');
-    expect(attribute(page.text, 'data-entry-url')).toBe('/log/explorer/data/entries/');
+    expect(attribute(page.text, 'data-tiles-url')).toBe('/log/explorer/data/');
     expect(attribute(page.text, 'data-consistency-url')).toBe('/log/explorer/data/proof/consistency');
     const bearer = { authorization: `Bearer ${reg.token}` };
     const note = await (await fetch(`${reg.url}/log/checkpoint`, { headers: bearer })).text();
@@ -140,10 +142,17 @@ describe.each(BACKENDS)('the log explorer with log.publicReads off on %s', (back
     expect(JSON.parse(inclusion.text)).toEqual(await (await fetch(`${reg.url}/api/v1/log/proof/inclusion?index=1&size=${size}`, { headers: bearer })).json());
     const consistency = await get(reg, `/log/explorer/data/proof/consistency?from=1&to=${size}`, cookie);
     expect(JSON.parse(consistency.text)).toEqual(await (await fetch(`${reg.url}/api/v1/log/proof/consistency?from=1&to=${size}`, { headers: bearer })).json());
-    const entry = JSON.parse((await get(reg, '/log/explorer/data/entries/1', cookie)).text) as Record<string, unknown>;
-    const fromApi = await (await fetch(`${reg.url}/api/v1/log/entries/1`, { headers: bearer })).json() as Record<string, unknown>;
-    expect(entry).toEqual({ index: 1, leafHash: fromApi['leafHash'], leaf: fromApi['leaf'] });
-    expect((await get(reg, '/log/explorer/data/entries/99999', cookie)).status).toBe(404);
+    // The tiles: the same bytes as the C2SP read API's, for an entry bundle and a hash tile.
+    for (const tile of [`tile/entries/000.p/${size}`, `tile/0/000.p/${size}`]) {
+      const copy = await fetch(`${reg.url}/log/explorer/data/${tile}`, { headers: { cookie } });
+      expect(copy.status, tile).toBe(200);
+      expect(copy.headers.get('content-type')).toBe('application/octet-stream');
+      expect(copy.headers.get('content-disposition')).toBeNull();
+      const fromApi = Buffer.from(await (await fetch(`${reg.url}/log/${tile}`, { headers: bearer })).arrayBuffer());
+      expect(Buffer.from(await copy.arrayBuffer()).equals(fromApi), tile).toBe(true);
+    }
+    expect((await get(reg, `/log/explorer/data/tile/entries/000.p/${size + 1}`, cookie)).status).toBe(404);
+    expect((await get(reg, '/log/explorer/data/tile/entries/0', cookie)).status).toBe(404);
     expect((await get(reg, '/log/explorer/data/proof/inclusion', cookie)).status).toBe(400);
   });
 });

@@ -8,7 +8,6 @@
  */
 import { z } from 'zod';
 import { CustodyError } from '../../domain/errors.js';
-import { parseTilePath } from '../../log/tile-path.js';
 import type { Config } from '../../config/config.js';
 import { defineRoute } from '../route.js';
 
@@ -58,17 +57,7 @@ export const logRoutes = [
     body: { kind: 'none' },
     responses: { 200: { description: 'tile bytes', contentType: 'application/octet-stream' }, 404: { description: 'no such tile yet' } },
     handle: async ({ params, services }) => {
-      let tile;
-      try {
-        tile = parseTilePath(`tile/${params.path}`);
-      } catch {
-        throw new CustodyError('NOT_FOUND', 'not a tile path');
-      }
-      if (tile.index > BigInt(Number.MAX_SAFE_INTEGER)) throw new CustodyError('NOT_FOUND', 'no such tile');
-      const bytes =
-        tile.kind === 'hashes'
-          ? await services.log.tile(tile.level, Number(tile.index), tile.width)
-          : await services.log.entryBundle(Number(tile.index), tile.width);
+      const bytes = await services.log.readTile(`tile/${params.path}`);
       return {
         status: 200,
         bytes,

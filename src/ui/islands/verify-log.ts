@@ -8,17 +8,21 @@
  *      a tampered page or a rotated key is noticed, not silently accepted);
  *   2. the checkpoint (`/log/checkpoint`): its Ed25519 note signature by the pinned key, with
  *      WebCrypto;
- *   3. the entry's leaf: SHA-256(0x00 ‖ leaf) recomputed and compared with the listed leaf hash;
+ *   3. the entry read from the log's tiles (C2SP tlog-tiles): its bytes from the entry bundle,
+ *      SHA-256(0x00 ‖ entry) recomputed and compared with the hash at its position in the
+ *      level-0 hash tile and with the leaf hash the page lists;
  *   4. the inclusion proof at the checkpoint's size: every node hash recomputed up to the root,
  *      compared with the signed root;
  *   5. consistency with the last checkpoint this browser saw (size and root in localStorage),
  *      through a consistency proof; a failure is a visible warning.
- * Proof and note checks are `log/portable-merkle.ts` and `log/portable-checkpoint.ts`, inlined
+ * Proof, tile and note checks are `log/portable-merkle.ts`, `log/portable-tiles.ts` and
+ * `log/portable-checkpoint.ts`, inlined
  * into the served script by `island-script.ts`. tsconfig has no DOM lib: the few DOM types used
  * are declared here.
  */
 import { bytesEqual, bytesToHex, hexToBytes, portableLeafHash, verifyConsistencyWith, verifyInclusionWith, webCryptoSha256, type CheckResult } from '../../log/portable-merkle.js';
 import { parseVerifierKeyPortable, verifyCheckpointNote, type Ed25519Subtle, type PortableCheckpoint } from '../../log/portable-checkpoint.js';
+import { portableEntryTiles, portableSplitBundle } from '../../log/portable-tiles.js';
 
 interface IslandElement {
   textContent: string | null;
@@ -145,6 +149,49 @@ function parseSeen(stored: string | null): { size: bigint; root: Uint8Array } | 
   }
 }
 
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  const response = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/octet-stream' } });
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Step 3: entry `index` as the tiles of a tree of `size` entries hold it (C2SP tlog-tiles): the
+ * entry bundle's bytes hashed as an RFC 6962 leaf must equal the hash at the same position of the
+ * level-0 hash tile and the hash the page lists. Returns the leaf hash when they agree.
+ */
+async function entryFromTiles(root: IslandElement, index: bigint, size: bigint, listedLeafHash: string, steps: Steps): Promise<Uint8Array | undefined> {
+  const title = 'Entry read from the tiles, leaf hash recomputed';
+  const tiles = portableEntryTiles(index, size);
+  if ('error' in tiles) {
+    steps.record(title, fail(tiles.error), '');
+    return undefined;
+  }
+  const base = root.dataset['tilesUrl'] ?? '';
+  const [bundle, hashTile] = await Promise.all([fetchBytes(`${base}${tiles.bundle}`), fetchBytes(`${base}${tiles.hashTile}`)]);
+  const entries = portableSplitBundle(bundle);
+  if ('error' in entries) {
+    steps.record(title, fail(`${tiles.bundle}: ${entries.error}`), '');
+    return undefined;
+  }
+  const leaf = entries[tiles.offset];
+  if (entries.length !== tiles.width || leaf === undefined || hashTile.length !== tiles.width * 32) {
+    steps.record(title, fail(`${tiles.bundle} holds ${entries.length} entries and ${tiles.hashTile} ${hashTile.length / 32} hashes; a tree of size ${size} needs ${tiles.width}`), '');
+    return undefined;
+  }
+  const leafHash = await portableLeafHash(sha256, leaf);
+  const leafHex = bytesToHex(leafHash);
+  const tileHex = bytesToHex(hashTile.slice(tiles.offset * 32, tiles.offset * 32 + 32));
+  const result =
+    leafHex !== tileHex
+      ? fail(`SHA-256(0x00 ‖ entry ${index} of ${tiles.bundle}) is ${leafHex}, but ${tiles.hashTile} holds ${tileHex}`)
+      : leafHex !== listedLeafHash
+        ? fail(`the tiles give leaf hash ${leafHex}, but the page lists ${listedLeafHash}`)
+        : ok;
+  const detail = `${leaf.length} bytes from ${tiles.bundle}; SHA-256(0x00 ‖ entry) = ${leafHex}, the hash at position ${tiles.offset} of ${tiles.hashTile}`;
+  return steps.record(title, result, detail) ? leafHash : undefined;
+}
+
 async function verifyEntry(root: IslandElement, index: number, listedLeafHash: string, steps: Steps): Promise<void> {
   // 1. The log key: the page's, pinned on first use.
   const vkey = root.dataset['logKey'] ?? '';
@@ -168,16 +215,8 @@ async function verifyEntry(root: IslandElement, index: number, listedLeafHash: s
   const checkpoint = opened.ok ? opened.checkpoint : undefined;
   steps.record('Checkpoint signature (Ed25519, WebCrypto)', opened, checkpoint === undefined ? '' : `signed by ${key.name}; tree size ${checkpoint.size}, root ${bytesToHex(checkpoint.root)}`);
   if (checkpoint === undefined) return;
-  // 3. The leaf, hashed here.
-  const entry = await fetchJson(`${root.dataset['entryUrl'] ?? ''}${index}`);
-  const leaf = entry['leaf'];
-  const leafHash = typeof leaf === 'string' ? await portableLeafHash(sha256, new TextEncoder().encode(leaf)) : undefined;
-  const leafHex = leafHash === undefined ? '' : bytesToHex(leafHash);
-  steps.record(
-    'Leaf hash recomputed',
-    leafHash === undefined ? fail('the entry has no leaf') : leafHex === listedLeafHash ? ok : fail(`SHA-256(0x00 ‖ leaf) is ${leafHex}, but the page lists ${listedLeafHash}`),
-    `SHA-256(0x00 ‖ leaf) = ${leafHex}`,
-  );
+  // 3. The entry, read from the log's tiles (its entry bundle), hashed here and found in the level-0 hash tile.
+  const leafHash = await entryFromTiles(root, BigInt(index), checkpoint.size, listedLeafHash, steps);
   if (leafHash === undefined) return;
   // 4. The inclusion proof, recomputed up to the signed root.
   const proofJson = await fetchJson(`${root.dataset['inclusionUrl'] ?? ''}?index=${index}&size=${checkpoint.size}`);

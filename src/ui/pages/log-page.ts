@@ -9,9 +9,9 @@
  * at any scope, as `log-routes.ts` asks when `log.publicReads` is off).
  *
  * Where the island reads: with `log.publicReads` on (the default) it fetches the public API
- * exactly as any other client (`/log/checkpoint`, `/api/v1/log/entries/N`,
- * `/api/v1/log/proof/…`). With it off those need a bearer token the browser does not have (and
- * the API never reads cookies), so this file also serves the same JSON under the session at
+ * exactly as any other client (`/log/checkpoint`, the C2SP tiles `/log/tile/…` for the entry
+ * itself, `/api/v1/log/proof/…`). With it off those need a bearer token the browser does not have
+ * (and the API never reads cookies), so this file also serves the same bytes under the session at
  * `/log/explorer/data/…`, from the same service calls and the same permission.
  */
 import { CustodyError } from '../../domain/errors.js';
@@ -60,8 +60,8 @@ function describe(entry: LogEntryRecord): { subject: readonly string[]; actor: s
 /** The URLs the island fetches: the public API when the log is public, else the session's copies. */
 function sources(publicReads: boolean): Record<string, string> {
   return publicReads
-    ? { checkpoint: '/log/checkpoint', entry: '/api/v1/log/entries/', inclusion: '/api/v1/log/proof/inclusion', consistency: '/api/v1/log/proof/consistency' }
-    : { checkpoint: `${DATA_PATH}/checkpoint`, entry: `${DATA_PATH}/entries/`, inclusion: `${DATA_PATH}/proof/inclusion`, consistency: `${DATA_PATH}/proof/consistency` };
+    ? { checkpoint: '/log/checkpoint', tiles: '/log/', inclusion: '/api/v1/log/proof/inclusion', consistency: '/api/v1/log/proof/consistency' }
+    : { checkpoint: `${DATA_PATH}/checkpoint`, tiles: `${DATA_PATH}/`, inclusion: `${DATA_PATH}/proof/inclusion`, consistency: `${DATA_PATH}/proof/consistency` };
 }
 
 function entryRow(entry: LogEntryRecord): Html {
@@ -105,7 +105,7 @@ async function explorer(ctx: PageContext): Promise<PageResult> {
 <details><summary>The signed note, as served at <code>/log/checkpoint</code></summary><pre>${checkpoint.note}</pre></details>
 </section>
 <section id="log-verifier" aria-labelledby="verifier-heading" data-log-verifier data-log-key="${log.verifierKey}" data-origin="${log.origin}"
- data-checkpoint-url="${src['checkpoint']}" data-entry-url="${src['entry']}" data-inclusion-url="${src['inclusion']}" data-consistency-url="${src['consistency']}">
+ data-checkpoint-url="${src['checkpoint']}" data-tiles-url="${src['tiles']}" data-inclusion-url="${src['inclusion']}" data-consistency-url="${src['consistency']}">
 <h2 id="verifier-heading">Verify in this browser</h2>
 <p data-verifier-status class="muted">Verification in the browser needs JavaScript. Without it, check entries with <code>custody log verify</code>.</p>
 <div data-verifier-result aria-live="polite"></div>
@@ -130,8 +130,8 @@ ${entries.map(entryRow)}
 }
 
 /** JSON for the island when the log is not public: the API's bodies, under the session. */
-function json(name: string, value: unknown): PageResult {
-  return { kind: 'download', contentType: 'application/json; charset=utf-8', filename: `${name}.json`, body: JSON.stringify(value) };
+function json(value: unknown): PageResult {
+  return { kind: 'data', contentType: 'application/json; charset=utf-8', body: JSON.stringify(value) };
 }
 
 export const logPages: readonly PageDef[] = [
@@ -142,19 +142,14 @@ export const logPages: readonly PageDef[] = [
     access: logAccess,
     handle: async ({ services }) => {
       const { note } = await services.log.latestCheckpoint();
-      return { kind: 'download', contentType: 'text/plain; charset=utf-8', filename: 'checkpoint.txt', body: note };
+      return { kind: 'data', contentType: 'text/plain; charset=utf-8', body: note };
     },
   }),
   definePage({
     method: 'GET',
-    path: `${DATA_PATH}/entries/{index}`,
+    path: `${DATA_PATH}/tile/{path*}`,
     access: logAccess,
-    handle: async ({ services, params }) => {
-      const raw = params['index'] ?? '';
-      if (!/^[0-9]{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new CustodyError('VALIDATION_FAILED', 'index must be a non-negative integer');
-      const entry = await services.log.entry(Number(raw));
-      return json(`entry-${entry.index}`, { index: entry.index, leafHash: entry.leafHash, leaf: entry.leaf });
-    },
+    handle: async ({ services, params }) => ({ kind: 'data', contentType: 'application/octet-stream', body: await services.log.readTile(`tile/${params['path'] ?? ''}`) }),
   }),
   definePage({
     method: 'GET',
@@ -163,7 +158,7 @@ export const logPages: readonly PageDef[] = [
     handle: async ({ services, url }) => {
       const index = countParam(url, 'index');
       if (index === undefined) throw new CustodyError('VALIDATION_FAILED', 'give index');
-      return json(`inclusion-${index}`, await services.log.proveInclusion(index, countParam(url, 'size')));
+      return json(await services.log.proveInclusion(index, countParam(url, 'size')));
     },
   }),
   definePage({
@@ -173,7 +168,7 @@ export const logPages: readonly PageDef[] = [
     handle: async ({ services, url }) => {
       const from = countParam(url, 'from');
       if (from === undefined) throw new CustodyError('VALIDATION_FAILED', 'give from');
-      return json(`consistency-${from}`, await services.log.proveConsistency(from, countParam(url, 'to')));
+      return json(await services.log.proveConsistency(from, countParam(url, 'to')));
     },
   }),
 ];
