@@ -5,7 +5,8 @@
  * PEM, scope and status (with the revocation's reason) and lists what the key signed newest
  * first, 25 per page or `limit` per page, through opaque cursors (a garbled one is 400
  * VALIDATION_FAILED); a reader bound to one namespace counts and sees only attestations on
- * versions there; an unknown key is the UI's 404.
+ * versions there; an unknown key is the UI's 404, and a principal that may not read models gets
+ * the same 403 as from the API.
  *
  * The tests share one registry and run in order.
  */
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attest, createPrincipal, pushModel, scanPredicate, type PushedVersion } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { addKey, api, makeKey, SLSA, VULNS } from '../support/trust-fixtures.js';
-import { page, signIn, type UiSessionCookie } from '../support/ui-session.js';
+import { page, signIn, signInCookie, type UiSessionCookie } from '../support/ui-session.js';
 
 type Json = Record<string, unknown>;
 
@@ -182,6 +183,16 @@ describe.each(BACKENDS)('keys page counts and key detail page on %s', (backend) 
     expect(missing.status).toBe(404);
     expect(missing.text).toContain('KEY_NOT_FOUND');
     expect((await page(reg, '/keys/scanner')).status).not.toBe(200);
+  });
+
+  it('refuses the detail page with 403 to a principal that may not read models, as the API refuses the key', async () => {
+    const token = await createPrincipal(reg, `unbound-${backend}`, 'user', []);
+    expect((await api(reg, 'GET', '/api/v1/keys/scanner', undefined, token)).status).toBe(403);
+    const cookie = await signInCookie(reg, token, '/keys/scanner');
+    const refused = await page(reg, '/keys/scanner', { cookie });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('model:read');
+    expect(refused.text).not.toContain('BEGIN PUBLIC KEY');
   });
 
   it('shows a revoked key\'s revocation and that an unused key signed nothing', async () => {
