@@ -187,7 +187,7 @@ async function addFactsAndClaims(b: ViewBuilder, n: LineageNode, graph: LineageG
   for (const claim of claims.baseModel) {
     const ref = digestRef(claim.value);
     const id = ref === null ? null : versionNodeId(ref);
-    if (id !== null && recorded.has(id)) continue;
+    if (id !== null && (recorded.has(id) || id === n.id)) continue;
     let target: string;
     const known = id === null ? undefined : b.nodes.get(id);
     if (known !== undefined) target = b.add(known);
