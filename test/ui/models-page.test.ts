@@ -3,9 +3,12 @@
  * stores: the current version per environment as the promotion API reports it, the time of the
  * last promotion, a QUARANTINED pill (text and icon) once a revocation takes a placement out of
  * service, and the number of policy proposals waiting for an approval, linked to the policy page.
+ * Then the version page's header and promotion history: the registration's log index, and the
+ * decisions and the quarantine, newest first, each with the log index the log holds, linked to
+ * the log explorer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attestSeed, editablePolicy, environmentsOf, examplePolicy, promoteExpecting, pushModel, pushPolicy, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
+import { attestSeed, decisionsOf, editablePolicy, environmentsOf, loggedEvents, examplePolicy, promoteExpecting, pushModel, pushPolicy, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
 import { page, signIn } from '../support/ui-session.js';
@@ -79,5 +82,28 @@ describe.each(BACKENDS)('the models list on %s', (backend) => {
     expect(staging).toContain('aria-label="Quarantined in staging: a signing key it relied on was revoked"');
     expect(staging).toContain('⊘');
     expect(staging).toContain('quarantined');
+  });
+
+  it('shows on the version page the registration’s log index and a history of decisions and the quarantine, newest first, with their log indexes', async () => {
+    const reply = await page(reg, `/models/fraud/alpha/versions/${alpha.digest}`, { cookie });
+    expect(reply.status).toBe(200);
+    const registered = (await loggedEvents(reg, 'version.registered', 'fraud/alpha')).find((e) => e['digest'] === alpha.digest);
+    if (registered === undefined) throw new Error('no registration logged');
+    expect(reply.text).toContain(`<dt>Registration</dt><dd>log entry <a href="/log/explorer?before=${registered.index + 1}">#${registered.index}</a></dd>`);
+    const history = reply.text.slice(reply.text.indexOf('<h2>Promotion history</h2>'));
+    const rows = [...history.matchAll(/<tr><td><time[^>]*>[^<]*<\/time><\/td><td>([a-z]+)<\/td><td>[\s\S]*?<\/span> (promotion allowed|promotion denied|quarantined:)[\s\S]*?<a href="\/log\/explorer\?before=\d+">#(\d+)<\/a><\/td><\/tr>/g)].map(
+      (m) => `${m[1] ?? ''} ${(m[2] ?? '').trim()} #${m[3] ?? ''}`,
+    );
+    const decisions = await decisionsOf(reg, alpha);
+    const quarantined = (await loggedEvents(reg, 'version.quarantined', 'fraud/alpha')).filter((e) => e['version'] === alpha.digest);
+    expect(quarantined.length).toBe(1);
+    const expected = [
+      ...decisions.map((d) => ({ index: Number(d['logIndex']), text: `${String(d['environment'])} promotion ${d['outcome'] === 'allow' ? 'allowed' : 'denied'}` })),
+      ...quarantined.map((q) => ({ index: q.index, text: `${String(q['environment'])} quarantined:` })),
+    ]
+      .sort((a, b) => b.index - a.index)
+      .map((e) => `${e.text} #${e.index}`);
+    expect(expected.length).toBeGreaterThanOrEqual(2);
+    expect(rows).toEqual(expected);
   });
 });

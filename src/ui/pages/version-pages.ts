@@ -1,20 +1,23 @@
 /**
  * A model's page (its versions, newest first, with where each environment stands) and a
  * version's page (reference/ui-screens.md §2.2): the header — digest, number, immutable, who
- * pushed it and when, the environments it is in — the files, one gate checklist per environment
- * after the first (what a promotion would decide now, from `PromotionService.evaluate`, the
- * function behind `custody policy eval` and the evaluation API), and the promotion history with
- * each decision's log index; between the gates and the files, the verified metadata table and the
+ * pushed it and when, the log index of its registration, the environments it is in — the files,
+ * one gate checklist per environment after the first (what a promotion would decide now, from
+ * `PromotionService.evaluate`, the function behind `custody policy eval` and the evaluation API),
+ * and the promotion history — decisions and quarantines, newest first, each with its log index
+ * linked to the log explorer; between the gates and the files, the verified metadata table and the
  * attestations (version-trust-sections.ts). Annotations are shown as what they are: unverified.
  */
 import { CustodyError } from '../../domain/errors.js';
 import { parseSelector } from '../../domain/model-ref.js';
 import type { Scope } from '../../auth/permissions.js';
-import { html, pathSegment } from '../html.js';
+import type { DecisionRecord, QuarantineRecord } from '../../store/metadata-store.js';
+import { html, pathSegment, type Html } from '../html.js';
 import { digestCode } from '../digest-code.js';
 import { gateChecklist } from '../gate-checklist.js';
 import { definePage, requireSignedIn, type PageDef } from '../page.js';
 import { lineageHref } from './lineage-page.js';
+import { LOG_EXPLORER_PATH } from './log-page.js';
 import { statusPill } from '../status-pill.js';
 import { attestationsSection, verifiedMetadataSection } from '../version-trust-sections.js';
 
@@ -29,6 +32,31 @@ function modelOf(params: Readonly<Record<string, string>>): { namespace: string;
 
 function versionHref(model: { namespace: string; name: string }, digest: string): string {
   return `/models/${pathSegment(model.namespace)}/${pathSegment(model.name)}/versions/${pathSegment(digest)}`;
+}
+
+/** A log index, linked to the log explorer's page that lists it (where it can be verified in the browser). */
+function logLink(index: number): Html {
+  return html`<a href="${LOG_EXPLORER_PATH}?before=${index + 1}">#${index}</a>`;
+}
+
+/** One row of the promotion history: a decision or a quarantine. */
+interface HistoryRow {
+  readonly logIndex: number;
+  readonly row: Html;
+}
+
+function historyRows(decisions: readonly DecisionRecord[], quarantines: readonly QuarantineRecord[]): Html[] {
+  const rows: HistoryRow[] = [
+    ...decisions.map((d) => ({
+      logIndex: d.logIndex,
+      row: html`<tr><td>${when(d.decidedAt)}</td><td>${d.environment}</td><td>${statusPill(d.outcome === 'allow' ? 'PASS' : 'FAIL', `Promotion ${d.outcome === 'allow' ? 'allowed' : 'denied'}`)} promotion ${d.outcome === 'allow' ? 'allowed' : 'denied'}</td><td>${d.principal} (${d.principalKind})</td><td>${d.policyDigest === null ? 'baseline' : digestCode(d.policyDigest)}</td><td>${logLink(d.logIndex)}</td></tr>`,
+    })),
+    ...quarantines.map((q) => ({
+      logIndex: q.logIndex,
+      row: html`<tr><td>${when(q.since)}</td><td>${q.environment}</td><td>${statusPill('REVOKED', `Quarantined in ${q.environment}`)} quarantined: ${q.reason}</td><td><span class="muted">registry (key revocation)</span></td><td><span class="muted">—</span></td><td>${logLink(q.logIndex)}</td></tr>`,
+    })),
+  ];
+  return rows.sort((a, b) => b.logIndex - a.logIndex).map((r) => r.row);
 }
 
 function when(iso: string): ReturnType<typeof html> {
@@ -84,6 +112,9 @@ ${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(
         services.attestations.metadata(model, selector),
         services.attestations.list(model, selector),
       ]);
+      const registeredAt = await services.log.findRegistration(version.namespace, version.name, version.digest);
+      const quarantines = placements.filter((p) => p.alias?.versionDigest === version.digest).flatMap((p) => p.quarantines);
+      const history = historyRows(decisions, quarantines);
       const environments = services.config.environments;
       const current = placements.filter((p) => p.alias?.versionDigest === version.digest).map((p) => p.environment);
       const checklists = await Promise.all(
@@ -97,6 +128,7 @@ ${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(
 <dt>Digest</dt><dd>${digestCode(version.digest)} <span class="badge">Immutable</span></dd>
 <dt>OMS root digest</dt><dd>${digestCode(version.omsRootDigest)}</dd>
 <dt>Pushed</dt><dd>by <strong>${version.registeredBy}</strong>, ${when(version.registeredAt)}</dd>
+<dt>Registration</dt><dd>${registeredAt === null ? html`<span class="muted">not found in the log</span>` : html`log entry ${logLink(registeredAt)}`}</dd>
 <dt>Environments</dt><dd>${current.length === 0 ? html`<span class="muted">none</span>` : current.map((e) => html`<span class="badge">${e}</span> `)}</dd>
 <dt>Files</dt><dd>${version.fileCount} (${version.totalSize} bytes)</dd>
 <dt>Lineage</dt><dd><a href="${lineageHref(version)}">Lineage graph</a></dd>
@@ -110,12 +142,10 @@ ${attestationsSection(version.digest, attestations)}
 ${files.map((f) => html`<tr><td><code>${f.path}</code></td><td>${f.size}</td><td>${digestCode(`sha256:${f.sha256}`)}</td></tr>`)}
 </tbody></table>
 <h2>Promotion history</h2>
-${decisions.length === 0
-  ? html`<p class="muted">No promotion decisions yet.</p>`
-  : html`<table><thead><tr><th scope="col">When</th><th scope="col">Environment</th><th scope="col">Outcome</th><th scope="col">By</th><th scope="col">Policy</th><th scope="col">Log index</th></tr></thead><tbody>
-${decisions.map(
-  (d) => html`<tr><td>${when(d.decidedAt)}</td><td>${d.environment}</td><td>${statusPill(d.outcome === 'allow' ? 'PASS' : 'FAIL', `Promotion ${d.outcome === 'allow' ? 'allowed' : 'denied'}`)} ${d.outcome}</td><td>${d.principal} (${d.principalKind})</td><td>${d.policyDigest === null ? 'baseline' : digestCode(d.policyDigest)}</td><td>${d.logIndex}</td></tr>`,
-)}
+${history.length === 0
+  ? html`<p class="muted">No promotion decisions or quarantines yet.</p>`
+  : html`<table><thead><tr><th scope="col">When</th><th scope="col">Environment</th><th scope="col">Event</th><th scope="col">By</th><th scope="col">Policy</th><th scope="col">Log index</th></tr></thead><tbody>
+${history}
 </tbody></table>`}`;
       return { kind: 'page', title: `${model.namespace}/${model.name} v${version.number}`, body };
     },
