@@ -13,7 +13,9 @@
  * - Signs in through the sign-in form with the admin's API token and keeps the session cookie
  *   (`ui-browser.ts`), as a browser does.
  * - Times N requests (default 50, after 5 warm-ups) of each page — `/models`, the model page, the
- *   version page, `/policy`, `/keys`, `/audit`, `/log/explorer` — and, as baselines in the same
+ *   version page, `/policy`, `/keys`, a key's page, the version's lineage graph (depth 2; the
+ *   scenario's versions have no parents, so this times the page and ELK on a small graph),
+ *   `/audit`, `/log/explorer` — and, as baselines in the same
  *   run, `GET /healthz` and the API's read of the same version (`GET /api/v1/models/…/versions/
  *   {digest}`, bearer token). Rounds are interleaved (each round requests every target once, the
  *   starting target rotating), so a burst of load on a shared machine does not land on one page
@@ -108,6 +110,8 @@ function targetsFor(scenario: UiScenario, browser: UiBrowser, api: RegistryApi, 
     page(version, scenario.digest),
     page('/policy', scenario.policies[0]?.digest),
     page('/keys', 'training-cluster'),
+    page('/keys/training-cluster', 'BEGIN PUBLIC KEY'),
+    page(`${version}/lineage?depth=2&dir=both`, scenario.digest),
     page('/audit'),
     page('/log/explorer'),
     { label: '/healthz', kind: 'baseline', get: () => timedGet(`${api.baseUrl}/healthz`, {}) },
