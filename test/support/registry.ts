@@ -117,6 +117,14 @@ export const WITHOUT_PROVENANCE = { requireAtEntry: false } as const;
  */
 export const TEST_AUTH_FAILURES = 100_000;
 
+/**
+ * A policy's gates must finish within `promotion.evaluationTimeLimitMs` (250 ms by default). On a
+ * loaded two-core CI machine a cold evaluation can take longer than that, which would turn a
+ * policy's passing test fixture into a spurious deny; registries under test allow this much
+ * unless a suite sets the limit (the time-limit suite does).
+ */
+export const TEST_EVALUATION_TIME_LIMIT_MS = 5_000;
+
 /** Starts a registry in this process on an ephemeral loopback port (on `clock` and logging to `logger`, when given; silent otherwise). */
 export async function startTestRegistry(backend: Backend, config: ConfigInput = {}, clock?: Clock, logger: Logger = silentLogger): Promise<TestRegistry> {
   const storage = await createTestStorage(backend);
@@ -128,6 +136,7 @@ export async function startTestRegistry(backend: Backend, config: ConfigInput = 
       storage: { metadata: storage.metadataSpec, ...blobsConfig(storage.blobs), ...(config.storage ?? {}) },
       provenance: { ...WITHOUT_PROVENANCE, ...(config.provenance ?? {}) },
       limits: { authFailures: TEST_AUTH_FAILURES, ...(config.limits ?? {}) },
+      promotion: { evaluationTimeLimitMs: TEST_EVALUATION_TIME_LIMIT_MS, ...(config.promotion ?? {}) },
     },
     {},
   );
@@ -185,6 +194,7 @@ export async function spawnServer(options: {
       // See WITHOUT_PROVENANCE; pass CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY=true to test entry checks.
       CUSTODY_PROVENANCE_REQUIRE_AT_ENTRY: 'false',
       CUSTODY_LIMITS_AUTH_FAILURES: String(TEST_AUTH_FAILURES),
+      CUSTODY_PROMOTION_EVALUATION_TIME_LIMIT_MS: String(TEST_EVALUATION_TIME_LIMIT_MS),
       ...(options.blobs?.serverEnv ?? {}),
       ...(options.env ?? {}),
     },
