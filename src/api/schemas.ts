@@ -173,12 +173,18 @@ export const attestationResponse = z.object({
 });
 export const attestationsResponse = z.object({ version: digestSchema, items: z.array(attestationResponse) });
 export const attestationsQuery = z.object({ bundles: z.enum(['true', 'false']).default('false') }).strict();
+const metadataSource = z.object({ predicateType: z.string(), key: z.string(), keyId: z.string(), logIndex: z.number().int(), bundleDigest: z.string() });
 const metadataRow = z.object({
   field: z.string(),
   value: z.unknown(),
   status: z.enum(['verified', 'invalid', 'missing']),
-  source: z.object({ predicateType: z.string(), key: z.string(), keyId: z.string(), logIndex: z.number().int(), bundleDigest: z.string() }).nullable(),
+  source: metadataSource.nullable(),
   reason: z.string().nullable(),
+  conflicts: z
+    .array(z.object({ value: z.unknown(), source: metadataSource }))
+    .max(20)
+    .default([])
+    .meta({ description: 'other valid attestations saying a different value (provenance-derived fields only), newest first, at most 20' }),
 });
 export const metadataResponse = z.object({ version: digestSchema, seed: z.array(metadataRow), training: z.array(metadataRow), annotations: z.unknown() });
 export const lineageQuery = z

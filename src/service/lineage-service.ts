@@ -99,7 +99,7 @@ export class LineageService {
     for (const [id, v] of nodes) {
       const metadata = verifiedMetadata(v, await this.attestations.viewsOf(v));
       const row = (field: string): MetadataRow =>
-        metadata.seed.find((r) => r.field === field) ?? { field, value: null, status: 'missing', source: null, reason: null };
+        metadata.seed.find((r) => r.field === field) ?? { field, value: null, status: 'missing', source: null, reason: null, conflicts: [] };
       described.push({ id, namespace: v.namespace, name: v.name, number: v.number, digest: v.digest, trainingData: row('training_data_hash'), sourceCommit: row('source_code_commit') });
     }
     return { root: nodeId(version), nodes: described, edges: [...edges.values()].filter((e) => nodes.has(e.child) && nodes.has(e.parent)), truncated };

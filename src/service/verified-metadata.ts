@@ -1,9 +1,12 @@
 /**
  * The seed's verified metadata table (SPEC §2, §4.2): each value taken from a verified
  * attestation and naming the key that signed it; a value whose only attestations were
- * invalidated by a revocation is shown as invalid; annotations stay apart, unverified. One pure
- * function, so the API, the CLI and (later) the web UI render the same facts.
+ * invalidated by a revocation is shown as invalid; annotations stay apart, unverified. A
+ * provenance-derived value also lists the other valid attestations that say something else
+ * (reference/ui-screens.md §2.2, "conflict: A says X, B says Y"). One pure function, so the API,
+ * the CLI and the web UI render the same facts.
  */
+import { canonicalJson } from '../crypto/canonical-json.js';
 import { extractTrainingProvenance, SLSA_PROVENANCE_V1 } from '../domain/provenance.js';
 import type { VersionRecord } from '../store/metadata-store.js';
 import type { AttestationView } from './attestation-service.js';
@@ -22,6 +25,15 @@ export interface MetadataSource {
   readonly bundleDigest: string;
 }
 
+/** At most this many conflicts are listed per row (the newest). */
+export const MAX_METADATA_CONFLICTS = 20;
+
+/** Another valid attestation's value for a field, differing from the row's value. */
+export interface MetadataConflict {
+  readonly value: unknown;
+  readonly source: MetadataSource;
+}
+
 export interface MetadataRow {
   readonly field: string;
   readonly value: unknown;
@@ -29,6 +41,15 @@ export interface MetadataRow {
   readonly status: 'verified' | 'invalid' | 'missing';
   readonly source: MetadataSource | null;
   readonly reason: string | null;
+  /**
+   * The other VALID attestations whose value differs from `value` (compared as RFC 8785
+   * canonical JSON), newest first, one per distinct (value, signing key id), at most
+   * {@link MAX_METADATA_CONFLICTS}. Only the provenance-derived fields (training_data_hash,
+   * source_code_commit and the training rows) are compared: scans and test runs legitimately
+   * differ between runs, so their rows, like rows without a conflict, carry `[]`. Invalidated
+   * attestations never create a conflict.
+   */
+  readonly conflicts: readonly MetadataConflict[];
 }
 
 export interface VerifiedMetadata {
@@ -72,16 +93,43 @@ function sourceOf(view: AttestationView): MetadataSource {
   return { predicateType: view.record.predicateType, key: view.record.keyName, keyId: view.record.keyId, logIndex: view.record.logIndex, bundleDigest: `sha256:${view.record.bundleDigest}` };
 }
 
-/** The newest valid attestation's value, else the newest invalidated one's, else missing. */
-function rowFor(field: string, views: readonly AttestationView[], extract: Extractor): MetadataRow {
+/** A value's comparison text: its canonical JSON, or (for what JCS refuses, e.g. too deep) its JSON. */
+function comparable(value: unknown): string {
+  try {
+    return canonicalJson(value);
+  } catch {
+    return JSON.stringify(value) ?? '';
+  }
+}
+
+/**
+ * The newest valid attestation's value, else the newest invalidated one's, else missing. With
+ * `compare`, the older valid attestations that say something else become the row's conflicts.
+ */
+function rowFor(field: string, views: readonly AttestationView[], extract: Extractor, compare = false): MetadataRow {
+  let found: { value: unknown; text: string; source: MetadataSource } | null = null;
   let invalid: MetadataRow | null = null;
+  const conflicts: MetadataConflict[] = [];
+  const seen = new Set<string>();
   for (const view of [...views].reverse()) {
+    if (found !== null && (!compare || conflicts.length >= MAX_METADATA_CONFLICTS)) break;
+    if (found !== null && !view.status.valid) continue;
     const value = extract(view);
     if (value === undefined) continue;
-    if (view.status.valid) return { field, value, status: 'verified', source: sourceOf(view), reason: null };
-    invalid ??= { field, value, status: 'invalid', source: sourceOf(view), reason: view.status.message };
+    if (!view.status.valid) {
+      invalid ??= { field, value, status: 'invalid', source: sourceOf(view), reason: view.status.message, conflicts: [] };
+    } else if (found === null) {
+      found = { value, text: comparable(value), source: sourceOf(view) };
+    } else {
+      const text = comparable(value);
+      const pair = JSON.stringify([text, view.record.keyId]);
+      if (text === found.text || seen.has(pair)) continue;
+      seen.add(pair);
+      conflicts.push({ value, source: sourceOf(view) });
+    }
   }
-  return invalid ?? { field, value: null, status: 'missing', source: null, reason: 'no attestation states it' };
+  if (found !== null) return { field, value: found.value, status: 'verified', source: found.source, reason: null, conflicts };
+  return invalid ?? { field, value: null, status: 'missing', source: null, reason: 'no attestation states it', conflicts: [] };
 }
 
 /** The verified metadata of a version from its attestation views (in log order). */
@@ -89,8 +137,8 @@ export function verifiedMetadata(version: VersionRecord, views: readonly Attesta
   const valid = views.filter((v) => v.status.valid);
   const seed: MetadataRow[] = [
     rowFor('model_sha256', views, (v) => (v.statement.predicateType === OMS_SIGNATURE_V1 || v.statement.predicateType === SLSA_PROVENANCE_V1 ? version.digest : undefined)),
-    rowFor('training_data_hash', views, provenanceField('trainingData')),
-    rowFor('source_code_commit', views, provenanceField('sourceCommit')),
+    rowFor('training_data_hash', views, provenanceField('trainingData'), true),
+    rowFor('source_code_commit', views, provenanceField('sourceCommit'), true),
     rowFor(
       'vulnerability_scan_id',
       views,
@@ -103,16 +151,17 @@ export function verifiedMetadata(version: VersionRecord, views: readonly Attesta
       status: valid.length > 0 ? 'verified' : views.length > 0 ? 'invalid' : 'missing',
       source: null,
       reason: null,
+      conflicts: [],
     },
     rowFor('red_team_report_uri', views, ofType([RED_TEAM_V1], (p) => (typeof p['reportUri'] === 'string' ? p['reportUri'] : undefined))),
   ];
   const training: MetadataRow[] = [
-    rowFor('hyperparameters', views, provenanceField('hyperparameters')),
-    rowFor('builder_id', views, provenanceField('builderId')),
-    rowFor('entry_point', views, provenanceField('entryPoint')),
-    rowFor('source_repository', views, provenanceField('sourceRepository')),
-    rowFor('preprocessing', views, provenanceField('preprocessing')),
-    rowFor('parents', views, provenanceField('parents')),
+    rowFor('hyperparameters', views, provenanceField('hyperparameters'), true),
+    rowFor('builder_id', views, provenanceField('builderId'), true),
+    rowFor('entry_point', views, provenanceField('entryPoint'), true),
+    rowFor('source_repository', views, provenanceField('sourceRepository'), true),
+    rowFor('preprocessing', views, provenanceField('preprocessing'), true),
+    rowFor('parents', views, provenanceField('parents'), true),
   ];
   return { seed, training, annotations: version.annotations };
 }
