@@ -1,15 +1,17 @@
 /**
  * The version page's trust sections (reference/ui-screens.md §2.2, "Verified metadata table" and
  * "Attestations"): the seed's verified metadata table — each field's value, the attestation it
- * came from (predicate type and log index), the key that signed it and its status — with the
- * pusher's annotations greyed as unverified; and the attestation list — predicate type, signer,
+ * came from (predicate type and log index), the key that signed it and its status, and, when
+ * other valid attestations say something else, a FAIL pill and "conflict: key A (log #i) says X;
+ * key B (log #j) says Y" with each log index linking to its attestation row — with the pusher's
+ * annotations greyed as unverified; and the attestation list — predicate type, signer,
  * validity now (revocation included, with the service's reason), log index, subject match and the
  * decoded statement. They render what `AttestationService.metadata` and `.list` return: the same
  * functions behind `GET …/metadata` and `GET …/attestations`.
  */
 import { subjectSha256s } from '../crypto/in-toto-statement.js';
 import type { AttestationView } from '../service/attestation-service.js';
-import type { MetadataRow, VerifiedMetadata } from '../service/verified-metadata.js';
+import type { MetadataRow, MetadataSource, VerifiedMetadata } from '../service/verified-metadata.js';
 import { html, type Html } from './html.js';
 import { digestCode } from './digest-code.js';
 import { statusPill, type Status } from './status-pill.js';
@@ -37,7 +39,24 @@ function valueText(value: unknown): string {
   return JSON.stringify(value) ?? '';
 }
 
+/** "key A (log #i) says X; key B (log #j) says Y": the row's source first, then each conflict, as plain text. */
+function conflictText(row: MetadataRow): string {
+  const said = (source: MetadataSource, value: unknown): string => `key ${source.key} (log #${source.logIndex}) says ${valueText(value)}`;
+  return [...(row.source === null ? [] : [said(row.source, row.value)]), ...row.conflicts.map((c) => said(c.source, c.value))].join('; ');
+}
+
+/** The same sentence as markup: each log index links to its row in the attestation list. */
+function conflictSentence(row: MetadataRow): Html {
+  const said = (source: MetadataSource, value: unknown): Html =>
+    html`key <strong>${source.key}</strong> (<a href="#attestation-${source.logIndex}">log #${source.logIndex}</a>) says <code>${valueText(value)}</code>`;
+  const parts = [...(row.source === null ? [] : [said(row.source, row.value)]), ...row.conflicts.map((c) => said(c.source, c.value))];
+  return html`<br><span class="error" data-conflicts="${row.conflicts.length}">conflict: ${parts.map((part, i) => html`${i === 0 ? '' : '; '}${part}`)}</span>`;
+}
+
 function metadataPill(row: MetadataRow): Html {
+  if (row.status === 'verified' && row.conflicts.length > 0) {
+    return html`${statusPill('FAIL', `Conflict: ${row.field}: ${conflictText(row)}`)} conflict${conflictSentence(row)}`;
+  }
   const status: Status = row.status === 'verified' ? 'PASS' : row.status === 'invalid' ? 'REVOKED' : 'MISSING';
   const said = row.status === 'verified' ? 'verified' : row.status === 'invalid' ? `invalid: ${row.reason ?? ''}` : 'missing: no attestation states it';
   return html`${statusPill(status, `${row.field}: ${said}`)} ${row.status}`;

@@ -2,7 +2,9 @@
  * `custody models`, `custody versions NS/NAME`, `custody show REF`: browse the registry. `show`
  * prints the seed's verified metadata table (SPEC §4.2): each value from a verified attestation,
  * naming the key that signed it and where the attestation sits in the log; values whose
- * attestations a revocation invalidated are marked INVALID; annotations stay apart, UNVERIFIED;
+ * attestations a revocation invalidated are marked INVALID; a value other valid attestations
+ * contradict is marked CONFLICT, with a `CONFLICT: key K (log #N) says X` line under it per
+ * disagreeing attestation (reference/ui-screens.md §2.2); annotations stay apart, UNVERIFIED;
  * and the environments the version is in, with any quarantine (as `custody status` shows them).
  */
 import type { Command } from 'commander';
@@ -30,7 +32,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** A metadata value in words: parents and preprocessing steps by name and digest, counts for `attestations`. */
-function metadataValue(row: MetadataRowBody): string {
+function metadataValue(row: Pick<MetadataRowBody, 'field' | 'value'>): string {
   const value = row.value;
   if (row.field === 'attestations' && isRecord(value) && typeof value.valid === 'number' && typeof value.total === 'number') {
     return `${value.valid} valid of ${value.total}`;
@@ -51,17 +53,24 @@ function metadataValue(row: MetadataRowBody): string {
   return displayText(value);
 }
 
-/** The rows as a table: field | value | status | signed by | log index. */
+/** The `CONFLICT: key K (log #N) says X` lines printed under a row other valid attestations contradict. */
+function conflictLines(row: MetadataRowBody): string[] {
+  return row.conflicts.map((c) => `    CONFLICT: key ${displayText(c.source.key, 60)} (log #${c.source.logIndex}) says ${metadataValue({ field: row.field, value: c.value })}`);
+}
+
+/** The rows as a table: field | value | status | signed by | log index; conflict lines under their row. */
 function metadataTable(rows: readonly MetadataRowBody[]): string {
-  return table(
+  const [header = '', ...lines] = table(
     ['field', 'value', 'status', 'signed by', 'log index'],
     rows.map((row) => {
-      if (row.status === 'missing') return [row.field, '—  (no verified attestation)', 'missing', '—', '—'];
-      const status = row.status === 'invalid' ? `INVALID (${displayText(row.reason ?? 'invalidated', 200)})` : 'verified';
+      if (row.status === 'missing') return [displayText(row.field, 60), '—  (no verified attestation)', 'missing', '—', '—'];
+      const status =
+        row.status === 'invalid' ? `INVALID (${displayText(row.reason ?? 'invalidated', 200)})` : row.conflicts.length > 0 ? `verified, CONFLICT (${row.conflicts.length})` : 'verified';
       const signer = row.source === null ? '—' : `${displayText(row.source.key, 60)} (${displayText(row.source.keyId.slice(0, 12))})`;
-      return [row.field, metadataValue(row), status, signer, row.source === null ? '—' : String(row.source.logIndex)];
+      return [displayText(row.field, 60), metadataValue(row), status, signer, row.source === null ? '—' : String(row.source.logIndex)];
     }),
-  );
+  ).split('\n');
+  return [header, ...lines.flatMap((line, i) => [line, ...(rows[i] === undefined ? [] : conflictLines(rows[i]))])].join('\n');
 }
 
 export function registerBrowse(program: Command, ctx: CliContext, run: (fn: () => Promise<void>) => Promise<void>): void {
