@@ -19,7 +19,7 @@ import { OMS_PREDICATE_TYPE } from '../oms/oms-statement.js';
 import { evaluatePolicy, type CandidateAttestation, type Evaluation, type PolicyInput } from '../policy/index.js';
 import { signVsa } from '../promotion/vsa.js';
 import type { VsaKey } from '../promotion/vsa-key.js';
-import type { AliasRecord, DecisionRecord, MetadataReader, MetadataStore, MetadataTx, QuarantineRecord, SignerKeyRecord, VersionRecord } from '../store/metadata-store.js';
+import type { AliasRecord, DecisionRecord, MetadataReader, MetadataStore, MetadataTx, PolicyRecord, QuarantineRecord, SignerKeyRecord, VersionRecord } from '../store/metadata-store.js';
 import { attestationViews, type AttestationView } from './attestation-service.js';
 import type { Actor, AuthService } from './auth-service.js';
 import { MAX_BUNDLE_BYTES } from './attestation-intake.js';
@@ -27,6 +27,8 @@ import { eventActor } from './event-actor.js';
 import { BoundedMemo } from './bounded-memo.js';
 import { sha256Hex } from '../domain/digest.js';
 import { receiptOf } from './identity-service.js';
+import { previewPolicyChange, type PolicyPreview } from './policy-preview.js';
+import { withKeyRevoked } from './reader-overrides.js';
 import type { PolicyService } from './policy-service.js';
 import type { RegistryService } from './registry-service.js';
 import type { Receipt, TransparencyLog } from './transparency-log.js';
@@ -125,7 +127,7 @@ export class PromotionService {
   async evaluate(actor: Actor, model: ModelName, selector: VersionSelector, environment: string): Promise<{ version: VersionRecord; evaluation: Evaluation }> {
     this.policies.assertEnvironment(environment);
     const { version } = await this.registry.getVersion(model, selector);
-    return { version, evaluation: await this.#evaluate(this.store, actor, version, environment) };
+    return { version, evaluation: await this.evaluateThrough(this.store, actor, version, environment) };
   }
 
   async promote(actor: Actor, request: PromoteRequest): Promise<DecisionResult> {
@@ -150,7 +152,7 @@ export class PromotionService {
           });
         }
       }
-      const evaluation = await this.#evaluate(tx, actor, version, environment);
+      const evaluation = await this.evaluateThrough(tx, actor, version, environment);
       const now = isoNow(this.clock);
       const decisionId = newId();
       const checks = [
@@ -223,8 +225,12 @@ export class PromotionService {
     });
   }
 
-  /** Evaluates the effective policy of `environment` for `version`, reading through `reader`. */
-  async #evaluate(reader: MetadataReader, actor: Actor, version: VersionRecord, environment: string, options: { ignoreRequireFrom?: boolean } = {}): Promise<Evaluation> {
+  /**
+   * Evaluates the effective policy of `environment` for `version`, reading through `reader` (a
+   * transaction, the store, or a view of it with one record changed — `reader-overrides.ts`).
+   * `ignoreRequireFrom` judges a version already in an environment on what it carries.
+   */
+  async evaluateThrough(reader: MetadataReader, actor: Actor, version: VersionRecord, environment: string, options: { ignoreRequireFrom?: boolean } = {}): Promise<Evaluation> {
     const input = await this.#input(reader, version, environment, { name: actor.principal.name, kind: actor.principal.kind, claims: actor.claims });
     const { compiled } = await this.policies.effective(reader, environment);
     // A version already in an environment is judged there on what it carries, not on where it came from.
@@ -327,13 +333,18 @@ export class PromotionService {
     return this.#revocationImpact(withKeyRevoked(this.store, revoked), actor, key);
   }
 
+  /** What activating `proposal` would change (the policy page's preview; `policy-preview.ts`). Writes nothing. */
+  previewPolicy(actor: Actor, proposal: PolicyRecord, options: { readonly limit?: number; readonly namespaces?: readonly string[] | null } = {}): Promise<PolicyPreview> {
+    return previewPolicyChange(this.store, (reader, a, version, environment, o) => this.evaluateThrough(reader, a, version, environment, o), this.policies.environments, actor, proposal, options);
+  }
+
   /** The placements holding a version signed by `key` that no longer pass there, and why. */
   async #revocationImpact(reader: MetadataReader, actor: Actor, key: { name: string; keyId: string }): Promise<RevocationImpact[]> {
     const out: RevocationImpact[] = [];
     for (const alias of await reader.listAliasesSignedBy(key.keyId)) {
       const version = await reader.getVersionByDigest(alias.namespace, alias.name, alias.versionDigest);
       if (version === undefined) continue;
-      const evaluation = await this.#evaluate(reader, actor, version, alias.environment, { ignoreRequireFrom: true });
+      const evaluation = await this.evaluateThrough(reader, actor, version, alias.environment, { ignoreRequireFrom: true });
       const failed = [...evaluation.requirements.filter((r) => r.source !== 'requireFrom'), ...evaluation.gates].filter((c) => c.result !== 'PASS');
       if (failed.length === 0) continue;
       const failures = failed.map((c) => ('detail' in c && c.detail !== undefined ? `${c.name} ${c.result}: ${c.detail}` : `${c.name} ${c.result}: ${c.message}`));
@@ -348,24 +359,5 @@ export interface RevocationImpact {
   readonly alias: AliasRecord;
   readonly version: VersionRecord;
   readonly failures: readonly string[];
-}
-
-/** `store` as a reader that sees `key` (by name and key id) as the given record: nothing else differs. */
-function withKeyRevoked(store: MetadataReader, key: SignerKeyRecord): MetadataReader {
-  const overrides: Partial<MetadataReader> = {
-    getSignerKey: (name) => (name === key.name ? Promise.resolve(key) : store.getSignerKey(name)),
-    findSignerKeyByHint: async (hint) => {
-      const found = await store.findSignerKeyByHint(hint);
-      return found?.name === key.name ? key : found;
-    },
-    listSignerKeys: async () => (await store.listSignerKeys()).map((k) => (k.name === key.name ? key : k)),
-  };
-  return new Proxy(store, {
-    get(target, property) {
-      if (typeof property === 'string' && property in overrides) return overrides[property as keyof MetadataReader];
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
 }
 

@@ -295,6 +295,8 @@ export interface MetadataReader {
   listAliasesOfVersion(versionId: string): Promise<readonly AliasRecord[]>;
   /** Aliases pointing at versions that hold an attestation signed by `keyId` (revocation reaction). */
   listAliasesSignedBy(keyId: string): Promise<readonly AliasRecord[]>;
+  /** The first `limit` (1–1000) aliases of `environment` across all models, by namespace and name. */
+  listAliasesInEnvironment(environment: string, limit: number): Promise<readonly AliasRecord[]>;
 
   getPolicy(id: string): Promise<PolicyRecord | undefined>;
   getActivePolicy(environment: string): Promise<PolicyRecord | undefined>;

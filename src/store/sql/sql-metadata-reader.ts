@@ -326,6 +326,10 @@ export class SqlMetadataReader implements MetadataReader {
     return this.#promotion.listAliasesSignedBy(keyId);
   }
 
+  listAliasesInEnvironment(environment: string, limit: number): Promise<readonly AliasRecord[]> {
+    return this.#promotion.listAliasesInEnvironment(environment, limit);
+  }
+
   getPolicy(id: string): Promise<PolicyRecord | undefined> {
     return this.#promotion.getPolicy(id);
   }

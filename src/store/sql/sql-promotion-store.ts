@@ -86,6 +86,13 @@ export class SqlPromotionReader implements PromotionReads {
     return rows.map((row) => decodePromotionRow('aliases', row));
   }
 
+  async listAliasesInEnvironment(environment: string, limit: number): Promise<readonly AliasRecord[]> {
+    if (!isLookupKey(environment)) return [];
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new CustodyError('VALIDATION_FAILED', 'limit must be 1 to 1000', { details: { field: 'limit' } });
+    const rows = await this.db().selectFrom('aliases').selectAll().where('environment', '=', environment).orderBy('namespace').orderBy('name').limit(limit).execute();
+    return rows.map((row) => decodePromotionRow('aliases', row));
+  }
+
   async getPolicy(id: string): Promise<PolicyRecord | undefined> {
     if (!isLookupKey(id)) return undefined;
     const row = await this.db().selectFrom('policies').selectAll().where('id', '=', id).executeTakeFirst();

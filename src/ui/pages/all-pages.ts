@@ -7,9 +7,10 @@ import { lineagePages } from './lineage-page.js';
 import { logPages } from './log-page.js';
 import { modelsPages } from './models-page.js';
 import { policyPages } from './policy-page.js';
+import { policyPreviewPages } from './policy-preview-page.js';
 import { sessionPages } from './session-pages.js';
 import { versionPages } from './version-pages.js';
 
 export function allPages(): readonly PageDef[] {
-  return [...sessionPages, ...modelsPages, ...versionPages, ...lineagePages, ...policyPages, ...logPages, ...keysPages, ...keyDetailPages, ...auditPages];
+  return [...sessionPages, ...modelsPages, ...versionPages, ...lineagePages, ...policyPages, ...policyPreviewPages, ...logPages, ...keysPages, ...keyDetailPages, ...auditPages];
 }

@@ -36,6 +36,11 @@ export function environmentAnchor(environment: string): string {
   return `policy-${environment}`;
 }
 
+/** The "what would change" page of a proposal (`policy-preview-page.ts`). */
+export function previewHref(record: PolicyRecord): string {
+  return `/policy/${pathSegment(record.environment)}/proposals/${pathSegment(record.id)}/preview`;
+}
+
 /** Where a proposal's approve form posts. */
 export function approveAction(record: PolicyRecord): string {
   return `/policy/${pathSegment(record.environment)}/proposals/${pathSegment(record.id)}/approve`;
@@ -159,6 +164,7 @@ ${recentNote(id, recent, 'Approving activates it at once. Approving or rejecting
 <dt>Proposed</dt><dd>by <strong>${record.proposedBy}</strong>, ${when(record.proposedAt)}, log index ${record.proposedLogIndex}</dd>
 </dl>
 <details open><summary>What approving would change in the active policy</summary>${diffBlock(diff, `Diff of the active ${record.environment} policy to proposal #${record.number}`)}</details>
+<p><a href="${previewHref(record)}">Which versions' verdicts would change</a> if proposal #${record.number} became active</p>
 ${controls}
 </div>`;
 }
