@@ -3,14 +3,15 @@
  * a production policy over the API; the second policy admin signs in through the form, finds the
  * pending proposal on /policy, approves it by clicking, and sees it active, as the API then
  * reports it; the second policy admin also rejects another proposal by writing a reason and
- * clicking Reject, and sees it REJECTED in the history with the reason. The page, before and
+ * clicking Reject, and sees it REJECTED in the history with the reason; and follows a proposal's
+ * link to what it would change (a version in staging whose promotion it would allow). The page, before and
  * after, raises no CSP violation or script error, axe finds no serious or critical violation, and
  * each state is saved to test-results/screenshots/.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium, expectCleanPage, launchBrowser, newSignedInPage } from '../support/browser.js';
-import { editablePolicy, examplePolicy, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
+import { attestSeed, editablePolicy, examplePolicy, promoteExpecting, pushModel, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
 
@@ -90,6 +91,27 @@ describe('the policy page in Chromium', () => {
     expect(row).toContain('by second-admin');
     expect(row).toContain('Reason: Lets critical vulnerabilities into production');
     await expectCleanPage(page, 'policy-rejected');
+    await page.close();
+  });
+
+  it('opens a proposal’s preview from the policy page and reads which verdict it would change', async () => {
+    const bravo = await pushModel(reg, 'fraud/bravo', seed.keys.training);
+    await attestSeed(reg, bravo, seed.keys, { redteam: 'PENDING' });
+    await promoteExpecting(reg, bravo, 'staging', seed.principals.ci, 'allow');
+    const example = await examplePolicy('production');
+    const document = editablePolicy(example.document);
+    document.spec.gates = document.spec.gates.filter((g) => g.name !== 'red-team-approved');
+    document.spec.tests = document.spec.tests.filter((t) => !t.name.includes('red-team'));
+    const pushed = await pushPolicy(reg, document, example.fixtures);
+    expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
+    const id = String(pushed.json['id']);
+    const page = await newSignedInPage(browser, `${reg.url}/policy`, seed.principals.approver);
+    await page.locator(`#proposal-${id}`).getByRole('link', { name: /verdicts would change/ }).click();
+    await page.waitForURL((url) => url.pathname === `/policy/production/proposals/${id}/preview`);
+    const row = page.locator('tr[data-kind="candidate"]');
+    await expect(row.count()).resolves.toBe(1);
+    await expect(row.innerText()).resolves.toMatch(/fraud\/bravo v1[\s\S]*denied[\s\S]*allowed/);
+    await expectCleanPage(page, 'policy-preview');
     await page.close();
   });
 
