@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvePolicy, createPrincipal, editablePolicy, examplePolicy, loggedEvents, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
+import { approvePolicy, createPrincipal, loggedEvents, proposeProduction, type Seed, setUpSeed, withFirstGateMessage } from '../support/promotion-fixtures.js';
 import { rawSql } from '../support/raw-sql.js';
 import { BACKENDS, expectCliOk, runCli, startTestRegistry, type CliResult, type TestRegistry } from '../support/registry.js';
 import { api, type JsonReply } from '../support/trust-fixtures.js';
@@ -41,16 +41,8 @@ describe.each(BACKENDS)('rejecting a policy proposal (%s)', (backend) => {
   });
 
   /** Pushes the shipped production policy with a changed gate message as `token`; returns the proposal. */
-  async function propose(token = reg.token): Promise<Json> {
-    const example = await examplePolicy('production');
-    const document = editablePolicy(example.document);
-    const gate = document.spec.gates[0];
-    if (gate === undefined) throw new Error('the production example has no gate');
-    gate.message = `Proposal ${++proposals} on ${backend}`;
-    const pushed = await pushPolicy(reg, document, example.fixtures, token);
-    expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
-    expect(pushed.json['status']).toBe('proposed');
-    return pushed.json;
+  function propose(token = reg.token): Promise<Json> {
+    return proposeProduction(reg, withFirstGateMessage(`Proposal ${++proposals} on ${backend}`), token);
   }
 
   const reject = (id: string, body: unknown, token = seed.principals.approver): Promise<JsonReply> => api(reg, 'POST', `/api/v1/policies/${id}/reject`, body, token);

@@ -168,6 +168,29 @@ export function approvePolicy(reg: TestRegistry, id: string, token: string): Pro
   return api(reg, 'POST', `/api/v1/policies/${id}/approve`, undefined, token);
 }
 
+/**
+ * Proposes the shipped production policy changed by `edit` (e.g. a gate's message, so each
+ * proposal differs) as `token`; asserts it was stored as a proposal (the two-person rule) and
+ * returns the API's record.
+ */
+export async function proposeProduction(reg: TestRegistry, edit: (document: EditablePolicy) => void, token = reg.token): Promise<Json> {
+  const example = await examplePolicy('production');
+  const document = editablePolicy(example.document);
+  edit(document);
+  const pushed = await pushPolicy(reg, document, example.fixtures, token);
+  if (pushed.status !== 201 || pushed.json['status'] !== 'proposed') throw new Error(`proposing a production policy: ${pushed.status} ${JSON.stringify(pushed.json)}`);
+  return pushed.json;
+}
+
+/** An edit for {@link proposeProduction}: the first gate's message becomes `message`. */
+export function withFirstGateMessage(message: string): (document: EditablePolicy) => void {
+  return (document) => {
+    const gate = document.spec.gates[0];
+    if (gate === undefined) throw new Error('the production example has no gate');
+    gate.message = message;
+  };
+}
+
 /** Pushes a policy and, when it stays proposed, has `approverToken` approve it; throws unless it ends active. Returns the active record. */
 export async function activatePolicy(reg: TestRegistry, document: PolicyDocument | EditablePolicy, fixtures: Record<string, unknown>, approverToken: string): Promise<Json> {
   const pushed = await pushPolicy(reg, document, fixtures);

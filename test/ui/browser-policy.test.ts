@@ -11,7 +11,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium, expectCleanPage, launchBrowser, newSignedInPage } from '../support/browser.js';
-import { attestSeed, editablePolicy, examplePolicy, promoteExpecting, pushModel, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
+import { attestSeed, promoteExpecting, proposeProduction, pushModel, type Seed, setUpSeed, withFirstGateMessage } from '../support/promotion-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
 
@@ -26,16 +26,9 @@ describe('the policy page in Chromium', () => {
     await ensureChromium();
     reg = await startTestRegistry('sqlite');
     seed = await setUpSeed(reg);
-    const example = await examplePolicy('production');
-    const document = editablePolicy(example.document);
-    const gate = document.spec.gates[0];
-    if (gate === undefined) throw new Error('the production example has no gate');
-    gate.message = 'Critical vulnerabilities block production';
-    const pushed = await pushPolicy(reg, document, example.fixtures);
-    expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
-    expect(pushed.json['status']).toBe('proposed');
-    proposalId = String(pushed.json['id']);
-    proposalDigest = String(pushed.json['digest']);
+    const proposal = await proposeProduction(reg, withFirstGateMessage('Critical vulnerabilities block production'));
+    proposalId = String(proposal['id']);
+    proposalDigest = String(proposal['digest']);
     browser = await launchBrowser();
   }, 180_000);
 
@@ -69,15 +62,9 @@ describe('the policy page in Chromium', () => {
   });
 
   it('lets the second policy admin reject a pending proposal with a reason by clicking, and shows it REJECTED', async () => {
-    const example = await examplePolicy('production');
-    const document = editablePolicy(example.document);
-    const gate = document.spec.gates[0];
-    if (gate === undefined) throw new Error('the production example has no gate');
-    gate.message = 'Any critical vulnerability is fine';
-    const pushed = await pushPolicy(reg, document, example.fixtures);
-    expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
-    const id = String(pushed.json['id']);
-    const number = Number(pushed.json['number']);
+    const proposed = await proposeProduction(reg, withFirstGateMessage('Any critical vulnerability is fine'));
+    const id = String(proposed['id']);
+    const number = Number(proposed['number']);
     const page = await newSignedInPage(browser, `${reg.url}/policy`, seed.principals.approver);
 
     const proposal = page.locator(`#proposal-${id}`);
@@ -98,13 +85,11 @@ describe('the policy page in Chromium', () => {
     const bravo = await pushModel(reg, 'fraud/bravo', seed.keys.training);
     await attestSeed(reg, bravo, seed.keys, { redteam: 'PENDING' });
     await promoteExpecting(reg, bravo, 'staging', seed.principals.ci, 'allow');
-    const example = await examplePolicy('production');
-    const document = editablePolicy(example.document);
-    document.spec.gates = document.spec.gates.filter((g) => g.name !== 'red-team-approved');
-    document.spec.tests = document.spec.tests.filter((t) => !t.name.includes('red-team'));
-    const pushed = await pushPolicy(reg, document, example.fixtures);
-    expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
-    const id = String(pushed.json['id']);
+    const proposal = await proposeProduction(reg, (document) => {
+      document.spec.gates = document.spec.gates.filter((g) => g.name !== 'red-team-approved');
+      document.spec.tests = document.spec.tests.filter((t) => !t.name.includes('red-team'));
+    });
+    const id = String(proposal['id']);
     const page = await newSignedInPage(browser, `${reg.url}/policy`, seed.principals.approver);
     await page.locator(`#proposal-${id}`).getByRole('link', { name: /verdicts would change/ }).click();
     await page.waitForURL((url) => url.pathname === `/policy/production/proposals/${id}/preview`);

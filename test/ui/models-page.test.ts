@@ -8,7 +8,7 @@
  * the log explorer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attestSeed, decisionsOf, editablePolicy, environmentsOf, loggedEvents, examplePolicy, promoteExpecting, pushModel, pushPolicy, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
+import { attestSeed, decisionsOf, environmentsOf, loggedEvents, promoteExpecting, proposeProduction, type PushedVersion, pushModel, type Seed, setUpSeed, withFirstGateMessage } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
 import { page, signIn } from '../support/ui-session.js';
@@ -61,13 +61,7 @@ describe.each(BACKENDS)('the models list on %s', (backend) => {
 
   it('counts the policy proposals waiting for approval and links them to the policy page', async () => {
     expect((await page(reg, '/models', { cookie })).text).toContain('No policy proposals are waiting for approval.');
-    const example = await examplePolicy('production');
-    const document = editablePolicy(example.document);
-    const gate = document.spec.gates[0];
-    if (gate === undefined) throw new Error('the production example has no gate');
-    gate.message = `A proposal waiting on the models list (${backend})`;
-    const pushed = await pushPolicy(reg, document, example.fixtures);
-    expect(pushed.json['status']).toBe('proposed');
+    await proposeProduction(reg, withFirstGateMessage(`A proposal waiting on the models list (${backend})`));
     const proposed = await api(reg, 'GET', '/api/v1/policies/proposed');
     const count = (proposed.json['items'] as unknown[]).length;
     expect(count).toBe(1);

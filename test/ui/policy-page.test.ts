@@ -11,7 +11,7 @@
  * with a clock they can move forward.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrincipal, editablePolicy, examplePolicy, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
+import { createPrincipal, proposeProduction, setUpSeed, withFirstGateMessage, type Seed } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type Backend, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
 import { page, signIn } from '../support/ui-session.js';
@@ -30,17 +30,10 @@ async function startClockedRegistry(backend: Backend): Promise<TestRegistry & { 
   });
 }
 
-/** Pushes the shipped production policy with its first gate's message changed to `message`, as `token`; returns the proposal's id. */
-async function proposeProduction(reg: TestRegistry, message: string, token: string): Promise<string> {
-  const example = await examplePolicy('production');
-  const document = editablePolicy(example.document);
-  const gate = document.spec.gates[0];
-  if (gate === undefined) throw new Error('the production example has no gate');
-  gate.message = message;
-  const pushed = await pushPolicy(reg, document, example.fixtures, token);
-  expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
-  expect(pushed.json['status']).toBe('proposed');
-  return String(pushed.json['id']);
+/** Proposes the shipped production policy with its first gate's message changed to `message`, as `token`; returns the proposal's id. */
+async function proposeWithMessage(reg: TestRegistry, message: string, token: string): Promise<string> {
+  const proposal = await proposeProduction(reg, withFirstGateMessage(message), token);
+  return String(proposal['id']);
 }
 
 /** The markup of one pending proposal's card on the policy page. */
@@ -98,7 +91,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
   });
 
   it('lets a second policy admin approve the admin\'s proposal; the API then shows it active, and the history shows the diff', async () => {
-    const id = await proposeProduction(reg, `Critical vulnerabilities block production (${backend})`, reg.token);
+    const id = await proposeWithMessage(reg, `Critical vulnerabilities block production (${backend})`, reg.token);
     const { cookie, csrf } = await signIn(reg, seed.principals.approver, '/policy');
     const before = await page(reg, '/policy', { cookie });
     expect(before.text).toContain(`action="${approvePath('production', id)}"`);
@@ -118,7 +111,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
   });
 
   it('shows the proposer no approve form, with the reason, and refuses its forced post; another admin may approve', async () => {
-    const id = await proposeProduction(reg, `Proposed by the second admin (${backend})`, seed.principals.approver);
+    const id = await proposeWithMessage(reg, `Proposed by the second admin (${backend})`, seed.principals.approver);
     const proposer = await signIn(reg, seed.principals.approver, '/policy');
     const seen = await page(reg, '/policy', { cookie: proposer.cookie });
     expect(seen.text).toContain(`id="proposal-${id}"`);
@@ -142,7 +135,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
   });
 
   it('shows a viewer the page but no forms, and answers its forced approval with 403', async () => {
-    const id = await proposeProduction(reg, `Waiting for a viewer to try (${backend})`, reg.token);
+    const id = await proposeWithMessage(reg, `Waiting for a viewer to try (${backend})`, reg.token);
     const { cookie, csrf } = await signIn(reg, viewer, '/policy');
     const seen = await page(reg, '/policy', { cookie });
     expect(seen.status).toBe(200);
@@ -156,7 +149,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
   });
 
   it('shows a policy admin of staging only no approve form for a production proposal, and refuses its post', async () => {
-    const id = await proposeProduction(reg, `Outside a staging admin's reach (${backend})`, reg.token);
+    const id = await proposeWithMessage(reg, `Outside a staging admin's reach (${backend})`, reg.token);
     const token = await createPrincipal(reg, `stella-${backend}`, 'user', [{ role: 'policy-admin', environments: ['staging'] }]);
     const { cookie, csrf } = await signIn(reg, token, '/policy');
     const card = proposalCard((await page(reg, '/policy', { cookie })).text, id);
@@ -169,7 +162,7 @@ describe.each(BACKENDS)('the policy page on %s', (backend) => {
   });
 
   it('refuses an approval whose sign-in is older than ui.recentAuthMinutes, until the principal signs in again', async () => {
-    const id = await proposeProduction(reg, `Approved after a fresh sign-in (${backend})`, reg.token);
+    const id = await proposeWithMessage(reg, `Approved after a fresh sign-in (${backend})`, reg.token);
     const stale = await signIn(reg, seed.principals.approver, '/policy');
     reg.advance((RECENT_AUTH_MINUTES + 1) * MINUTE_MS);
     const seen = await page(reg, '/policy', { cookie: stale.cookie });

@@ -7,7 +7,7 @@
  * nothing decided or logged, and only models the viewer may read.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvePolicy, attestSeed, createPrincipal, editablePolicy, examplePolicy, promoteExpecting, pushModel, pushPolicy, setUpSeed, type PushedVersion, type Seed } from '../support/promotion-fixtures.js';
+import { approvePolicy, attestSeed, createPrincipal, type EditablePolicy, promoteExpecting, proposeProduction, type PushedVersion, pushModel, type Seed, setUpSeed } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
 import { page, signIn } from '../support/ui-session.js';
@@ -34,15 +34,7 @@ describe.each(BACKENDS)('the policy proposal preview on %s', (backend) => {
   /** Production retiring the model `fraud/alpha`: its placement there would no longer pass. */
   let strict = '';
 
-  const propose = async (edit: (doc: ReturnType<typeof editablePolicy>) => void): Promise<string> => {
-    const example = await examplePolicy('production');
-    const doc = editablePolicy(example.document);
-    edit(doc);
-    const pushed = await pushPolicy(reg, doc, example.fixtures);
-    expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
-    expect(pushed.json['status']).toBe('proposed');
-    return String(pushed.json['id']);
-  };
+  const propose = async (edit: (doc: EditablePolicy) => void): Promise<string> => String((await proposeProduction(reg, edit))['id']);
 
   beforeAll(async () => {
     reg = await startTestRegistry(backend);

@@ -9,7 +9,7 @@
  * the CSRF token, with a stale sign-in, or for a proposal no longer pending is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrincipal, editablePolicy, examplePolicy, loggedEvents, pushPolicy, setUpSeed, type Seed } from '../support/promotion-fixtures.js';
+import { createPrincipal, loggedEvents, proposeProduction, type Seed, setUpSeed, withFirstGateMessage } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { api } from '../support/trust-fixtures.js';
 import { page, signIn } from '../support/ui-session.js';
@@ -45,14 +45,8 @@ describe.each(BACKENDS)('the policy page\'s reject form on %s', (backend) => {
   });
 
   async function propose(token = reg.token): Promise<{ id: string; number: number }> {
-    const example = await examplePolicy('production');
-    const document = editablePolicy(example.document);
-    const gate = document.spec.gates[0];
-    if (gate === undefined) throw new Error('the production example has no gate');
-    gate.message = `Proposal ${++proposals} on ${backend}`;
-    const pushed = await pushPolicy(reg, document, example.fixtures, token);
-    expect(pushed.status, JSON.stringify(pushed.json)).toBe(201);
-    return { id: String(pushed.json['id']), number: Number(pushed.json['number']) };
+    const proposal = await proposeProduction(reg, withFirstGateMessage(`Proposal ${++proposals} on ${backend}`), token);
+    return { id: String(proposal['id']), number: Number(proposal['number']) };
   }
 
   async function record(id: string): Promise<Record<string, unknown> | undefined> {
