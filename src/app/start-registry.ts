@@ -20,6 +20,8 @@ import { BlobService } from '../service/blob-service.js';
 import { RegistryService } from '../service/registry-service.js';
 import { KeyService } from '../service/key-service.js';
 import { SessionService } from '../service/session-service.js';
+import { OidcSignIn } from '../service/oidc-sign-in.js';
+import { OidcLoginClient, redirectUriOf } from '../auth/oidc-login.js';
 import { allPages } from '../ui/pages/all-pages.js';
 import { AttestationService } from '../service/attestation-service.js';
 import { LineageService } from '../service/lineage-service.js';
@@ -110,6 +112,7 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
     const identity = new IdentityService(metadata, clock, log, auth, {
       environments: config.environments,
       oidcIssuers: config.oidc.issuers.map((i) => i.issuer),
+      uiOidcIssuer: config.ui.oidc?.issuer,
     });
     const tokens = new TokenService(metadata, clock, log, auth, config.environments);
     const blobs = new BlobService(
@@ -143,11 +146,24 @@ export async function startRegistry(options: StartOptions): Promise<RunningRegis
       publicUrl: (config.server.publicUrl ?? 'https://custody.local').replace(/\/+$/, ''),
     });
     keys.reactToRevocation((tx, actor, key) => promotions.quarantineAfterRevocation(tx, actor, key));
-    const sessions = new SessionService(metadata, clock, auth, {
-      idleMinutes: config.ui.sessionIdleMinutes,
-      maxHours: config.ui.sessionMaxHours,
-      recentAuthMinutes: config.ui.recentAuthMinutes,
-    });
+    // Single sign-on: the provider is contacted on the first login, never at start.
+    const uiOidc = config.ui.oidc;
+    const signOn =
+      uiOidc === undefined
+        ? undefined
+        : new OidcSignIn(
+            metadata,
+            clock,
+            new OidcLoginClient(uiOidc, { redirectUri: redirectUriOf(config.server.publicUrl), clockSkewSeconds: config.oidc.clockSkewSeconds, now: () => clock.now() }),
+            uiOidc.label,
+          );
+    const sessions = new SessionService(
+      metadata,
+      clock,
+      auth,
+      { idleMinutes: config.ui.sessionIdleMinutes, maxHours: config.ui.sessionMaxHours, recentAuthMinutes: config.ui.recentAuthMinutes },
+      signOn,
+    );
     await blobs.expireUploads();
 
     const boot = await auth.bootstrap(options.bootstrapToken);

@@ -67,8 +67,11 @@ const MAX_KID_LENGTH = 1024;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const ASYMMETRIC_KTY = new Set(['EC', 'RSA', 'OKP']);
 
-/** A load failure with a message fit for logs. */
-class JwksLoadError extends Error {}
+/** A fetch or load failure whose message is fit for logs: never a body, a token or a key. */
+export class BoundedFetchError extends Error {}
+
+/** A key set that could not be loaded. */
+class JwksLoadError extends BoundedFetchError {}
 
 type Loader = () => Promise<Uint8Array>;
 
@@ -80,7 +83,7 @@ export function openJwksSource(spec: string, options: JwksSourceOptions): JwksSo
   const settings = { ...DEFAULTS, ...definedOnly(options) };
   const loader: Loader = spec.startsWith('file:')
     ? () => readFileBounded(path.resolve(options.baseDir, spec.slice('file:'.length)), settings.maxBytes)
-    : () => fetchBounded(spec, settings.fetchTimeoutMs, settings.maxBytes);
+    : () => fetchBounded(spec, { what: 'the key set', timeoutMs: settings.fetchTimeoutMs, maxBytes: settings.maxBytes, headers: { accept: 'application/jwk-set+json, application/json' } });
   return new CachedJwksSource(loader, settings, options.now ?? Date.now);
 }
 
@@ -151,7 +154,7 @@ class CachedJwksSource implements JwksSource {
         this.lastLoadFailed = false;
       } catch (error) {
         this.lastLoadFailed = true;
-        this.lastError = error instanceof JwksLoadError ? error.message : 'the key set could not be loaded';
+        this.lastError = error instanceof BoundedFetchError ? error.message : 'the key set could not be loaded';
       }
     })();
     // `finally` callbacks run in a later microtask, so this clears the assignment below even when
@@ -224,25 +227,50 @@ async function readFileBounded(file: string, maxBytes: number): Promise<Uint8Arr
   }
 }
 
-/** GET with a deadline covering headers and body, no redirects, status 200, at most `maxBytes`. */
-async function fetchBounded(url: string, timeoutMs: number, maxBytes: number): Promise<Uint8Array> {
+/** How {@link fetchBounded} requests: what it fetches (for messages), limits, and an optional POST. */
+export interface BoundedFetchOptions {
+  /** Names the resource in messages, e.g. `the key set`. */
+  readonly what: string;
+  /** Whole request, headers and body. */
+  readonly timeoutMs: number;
+  /** Largest accepted body in bytes. */
+  readonly maxBytes: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A form POST instead of a GET (the OIDC token endpoint). */
+  readonly method?: 'GET' | 'POST';
+  readonly body?: string;
+}
+
+/**
+ * A request with a deadline covering headers and body, no redirects, status 200 and at most
+ * `maxBytes` of body; anything else throws {@link BoundedFetchError} with a message naming `what`
+ * (never the body). Shared by the key sets and the web UI's OIDC client (discovery, token endpoint).
+ */
+export async function fetchBounded(url: string, options: BoundedFetchOptions): Promise<Uint8Array> {
+  const { what, timeoutMs, maxBytes } = options;
   const signal = AbortSignal.timeout(timeoutMs);
-  const timedOut = (): JwksLoadError => new JwksLoadError(`the key set request timed out after ${timeoutMs} ms`);
+  const timedOut = (): BoundedFetchError => new BoundedFetchError(`${what} request timed out after ${timeoutMs} ms`);
   let response: Response;
   try {
-    response = await fetch(url, { signal, redirect: 'error', headers: { accept: 'application/jwk-set+json, application/json' } });
+    response = await fetch(url, {
+      signal,
+      redirect: 'error',
+      method: options.method ?? 'GET',
+      headers: { ...(options.headers ?? {}) },
+      ...(options.body === undefined ? {} : { body: options.body }),
+    });
   } catch (error) {
     if (signal.aborted) throw timedOut();
     const code = (error as { cause?: { code?: unknown } }).cause?.code;
-    throw new JwksLoadError(`the key set request failed${typeof code === 'string' ? `: ${code}` : ''}`);
+    throw new BoundedFetchError(`${what} request failed${typeof code === 'string' ? `: ${code}` : ''}`);
   }
   const body = response.body;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
-    if (response.status !== 200) throw new JwksLoadError(`the key set request answered HTTP ${response.status}`);
+    if (response.status !== 200) throw new BoundedFetchError(`${what} request answered HTTP ${response.status}`);
     const declared = Number(response.headers.get('content-length') ?? '0');
-    if (declared > maxBytes) throw new JwksLoadError(`the key set is larger than ${maxBytes} bytes`);
-    if (body === null) throw new JwksLoadError('the key set response has no body');
+    if (declared > maxBytes) throw new BoundedFetchError(`${what} is larger than ${maxBytes} bytes`);
+    if (body === null) throw new BoundedFetchError(`${what} response has no body`);
     const chunks: Uint8Array[] = [];
     let length = 0;
     reader = body.getReader();
@@ -250,15 +278,15 @@ async function fetchBounded(url: string, timeoutMs: number, maxBytes: number): P
       const { done, value } = await reader.read();
       if (done) break;
       length += value.byteLength;
-      if (length > maxBytes) throw new JwksLoadError(`the key set is larger than ${maxBytes} bytes`);
+      if (length > maxBytes) throw new BoundedFetchError(`${what} is larger than ${maxBytes} bytes`);
       chunks.push(value);
     }
     return Buffer.concat(chunks, length);
   } catch (error) {
     await (reader ?? body)?.cancel().catch(() => undefined);
-    if (error instanceof JwksLoadError) throw error;
+    if (error instanceof BoundedFetchError) throw error;
     if (signal.aborted) throw timedOut();
-    throw new JwksLoadError('the key set response could not be read');
+    throw new BoundedFetchError(`${what} response could not be read`);
   }
 }
 

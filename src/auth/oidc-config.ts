@@ -29,7 +29,7 @@ export interface OidcIssuerConfig {
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** https anywhere; plain http only to this machine (a JWKS or issuer over http elsewhere is MITM-able). */
-function isTrustedHttpUrl(value: string, { allowQuery }: { allowQuery: boolean }): boolean {
+export function isTrustedHttpUrl(value: string, { allowQuery }: { allowQuery: boolean }): boolean {
   let url: URL;
   try {
     url = new URL(value);

@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { CustodyError } from '../domain/errors.js';
 import { DEFAULT_REQUIRED_PROVENANCE, PROVENANCE_FIELDS } from '../domain/provenance.js';
 import { oidcIssuerSchema } from '../auth/oidc-config.js';
+import { uiOidcSchema } from '../auth/oidc-login.js';
 import { requirementsSchema } from '../policy/policy-schema.js';
 
 const environmentName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a lowercase name (a-z, 0-9, "-"), at most 63 characters');
@@ -141,12 +142,25 @@ export const configSchema = z
         sessionMaxHours: positiveInt.max(30 * 24).default(12),
         /** Approving, revoking a key and activating a policy need a sign-in this recent. */
         recentAuthMinutes: positiveInt.max(24 * 60).default(5),
+        /**
+         * Single sign-on with an OpenID Provider (authorization code + PKCE, `auth/oidc-login.ts`);
+         * absent: token sign-in only. Needs `server.publicUrl` (the redirect URI). The client
+         * secret is best given as CUSTODY_UI_OIDC_CLIENT_SECRET.
+         */
+        oidc: uiOidcSchema.optional(),
       })
       .strict()
       .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.ui.oidc !== undefined && config.server.publicUrl === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ui', 'oidc'],
+        message: 'needs server.publicUrl: the redirect URI registered at the identity provider is ${server.publicUrl}/sign-in/oidc/callback',
+      });
+    }
     for (const env of Object.keys(config.baseline)) {
       if (!config.environments.includes(env)) ctx.addIssue({ code: 'custom', path: ['baseline', env], message: `is not one of the environments (${config.environments.join(', ')})` });
     }
@@ -164,6 +178,9 @@ export function twoPersonEnvironments(config: Config): readonly string[] {
   return config.promotion.twoPersonPolicyChange ?? config.environments.slice(-1);
 }
 export type ConfigInput = z.input<typeof configSchema>;
+
+/** The web UI's single sign-on client secret (`ui.oidc.clientSecret`), kept out of the YAML file. */
+export const UI_OIDC_CLIENT_SECRET_ENV = 'CUSTODY_UI_OIDC_CLIENT_SECRET';
 
 /** Environment variables that override single keys, e.g. CUSTODY_STORAGE_METADATA. */
 export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: readonly [string, string] }[] = (
@@ -213,6 +230,15 @@ export function resolveConfig(fileContent: unknown, env: NodeJS.ProcessEnv, sour
     const [section, key] = path;
     const current = merged[section];
     merged[section] = { ...(typeof current === 'object' && current !== null ? current : {}), [key]: value };
+  }
+  const clientSecret = env[UI_OIDC_CLIENT_SECRET_ENV];
+  if (clientSecret !== undefined && clientSecret !== '') {
+    const ui = merged['ui'];
+    const oidc: unknown = typeof ui === 'object' && ui !== null ? ui['oidc'] : undefined;
+    if (typeof oidc !== 'object' || oidc === null || Array.isArray(oidc)) {
+      throw new CustodyError('CONFIG_INVALID', `${source}: ${UI_OIDC_CLIENT_SECRET_ENV} is set but ui.oidc is not configured`);
+    }
+    merged['ui'] = { ...ui, oidc: { ...oidc, clientSecret } };
   }
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) throw new CustodyError('CONFIG_INVALID', describeIssues(parsed.error, source));

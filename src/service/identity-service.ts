@@ -1,7 +1,8 @@
 /**
  * Principals and role bindings (SPEC §7, issue 5 §1, §3, §4): users and services, the OIDC
- * workload identity a service acts for, and the roles bound to them with their namespace,
- * environment and claim-condition scope. Nothing is deleted: principals are disabled, bindings
+ * workload identity a service acts for, the OIDC identity a user signs in to the web UI with
+ * (issue 8 §2), and the roles bound to them with their namespace, environment and
+ * claim-condition scope. Nothing is deleted: principals are disabled, bindings
  * revoked, each change one logged event in the same transaction. No one grants what they lack,
  * and no change may leave the registry without an enabled, unrestricted admin.
  */
@@ -106,17 +107,33 @@ export class IdentityService {
     private readonly clock: Clock,
     private readonly log: TransparencyLog,
     private readonly auth: AuthService,
-    private readonly settings: { readonly environments: readonly string[]; readonly oidcIssuers: readonly string[] },
+    private readonly settings: {
+      readonly environments: readonly string[];
+      /** Workload issuers (`oidc.issuers`): a service principal's identity names one. */
+      readonly oidcIssuers: readonly string[];
+      /** The web UI's sign-on issuer (`ui.oidc.issuer`): a user principal's identity names it. */
+      readonly uiOidcIssuer?: string | undefined;
+    },
   ) {}
 
   async createPrincipal(actor: Actor, request: CreatePrincipalRequest): Promise<Change<PrincipalView>> {
     if (!isValidName(request.name)) throw usage('a principal name is 1–128 of a-z 0-9 . _ - starting with a letter or digit', 'name');
     let oidc: OidcIdentity | null = null;
     if (request.oidc != null) {
-      if (request.kind !== 'service') throw usage('only service principals can act for an OIDC workload identity', 'oidc');
       const { issuer, subject } = request.oidc;
-      if (!this.settings.oidcIssuers.includes(issuer)) {
-        throw usage(`issuer ${issuer.slice(0, 200)} is not among the trusted issuers in this registry's config (oidc.issuers)`, 'oidc.issuer');
+      if (request.kind === 'service') {
+        if (!this.settings.oidcIssuers.includes(issuer)) {
+          throw usage(`issuer ${issuer.slice(0, 200)} is not among the trusted issuers in this registry's config (oidc.issuers)`, 'oidc.issuer');
+        }
+      } else {
+        // A user's OIDC identity is for signing in to the web UI only (issue 8 §2): the UI's issuer, no condition.
+        if (this.settings.uiOidcIssuer === undefined || issuer !== this.settings.uiOidcIssuer) {
+          throw usage(
+            `a user principal can carry an OIDC identity only for the web UI's single sign-on issuer (ui.oidc.issuer${this.settings.uiOidcIssuer === undefined ? ', not configured here' : ''}); ${issuer.slice(0, 200)} is not it`,
+            'oidc.issuer',
+          );
+        }
+        if (request.oidc.condition != null) throw usage("a user's OIDC identity takes no condition: conditions are for workload tokens", 'oidc.condition');
       }
       // eslint-disable-next-line no-control-regex
       if (subject.length === 0 || subject.length > 1024 || /[\u0000-\u001f\u007f]/.test(subject)) throw usage('the subject is 1–1024 printable characters', 'oidc.subject');

@@ -7,6 +7,10 @@
  * session at once. Sessions end after `idleMinutes` without use and `maxHours` after sign-in;
  * approving, revoking a key and activating a policy need a sign-in within `recentAuthMinutes`
  * (reference/ui-screens.md). The cookie value is never logged nor put in an error.
+ *
+ * With single sign-on configured (`ui.oidc`), `oidc` runs the login at the identity provider and
+ * `signInOidc` starts the session of the user principal it identified: no API token (`tokenId`
+ * null), so each request re-checks the principal alone — disabling it ends the session.
  */
 import { randomBytes } from 'node:crypto';
 import { hashesEqual, isTokenShaped } from '../auth/api-token.js';
@@ -17,6 +21,7 @@ import { CustodyError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { MetadataStore, UiSession } from '../store/metadata-store.js';
 import type { Actor, AuthService } from './auth-service.js';
+import type { OidcSignIn } from './oidc-sign-in.js';
 
 /** What the UI may know of a session: never the cookie secret nor its hash. */
 export interface UiSessionView {
@@ -81,6 +86,8 @@ export class SessionService {
     private readonly clock: Clock,
     private readonly auth: AuthService,
     options: SessionOptions,
+    /** Single sign-on (`ui.oidc`), or undefined when it is not configured. */
+    readonly oidc?: OidcSignIn,
   ) {
     for (const [key, value] of Object.entries(options)) {
       if (!Number.isSafeInteger(value) || value <= 0) throw new CustodyError('CONFIG_INVALID', `session option ${key} must be a positive integer`);
@@ -98,6 +105,20 @@ export class SessionService {
   async signIn(apiToken: string): Promise<{ cookie: string; session: UiSessionView; actor: Actor }> {
     const actor = await this.#authenticateToken(apiToken);
     if (actor.tokenId === null) return unauthenticated();
+    return this.#start(actor, actor.tokenId);
+  }
+
+  /**
+   * Starts a session for a principal that single sign-on identified (`OidcSignIn.complete`):
+   * no API token, signed in now (so it counts as a recent sign-in). UNAUTHENTICATED when the
+   * principal is gone or disabled.
+   */
+  async signInOidc(principalId: string): Promise<{ cookie: string; session: UiSessionView; actor: Actor }> {
+    const actor = await this.auth.actorForSession(principalId, null);
+    return this.#start(actor, null);
+  }
+
+  async #start(actor: Actor, tokenId: string | null): Promise<{ cookie: string; session: UiSessionView; actor: Actor }> {
     const now = this.clock.now();
     const at = now.toISOString();
     const secret = randomSecret();
@@ -105,7 +126,7 @@ export class SessionService {
       id: newId(),
       secretHash: sha256Hex(secret),
       principalId: actor.principal.id,
-      tokenId: actor.tokenId,
+      tokenId,
       csrfToken: randomSecret(),
       createdAt: at,
       authenticatedAt: at,
@@ -182,11 +203,12 @@ export class SessionService {
   }
 
   /**
-   * Deletes sessions that ended, or passed their absolute end, more than a day ago; returns how
-   * many. (An idle-expired session is ended when next presented, or goes at its absolute end.)
+   * Deletes sessions that ended, or passed their absolute end, more than a day ago (and expired
+   * single sign-on logins); returns how many sessions. (An idle-expired session is ended when next presented, or goes at its absolute end.)
    */
   async expire(): Promise<number> {
     const cutoff = new Date(this.clock.now().getTime() - RETENTION_MS).toISOString();
+    await this.oidc?.expire();
     return this.store.transaction((tx) => tx.deleteUiSessionsEndedBefore(cutoff));
   }
 

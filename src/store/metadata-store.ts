@@ -118,6 +118,25 @@ export interface UploadSession {
 }
 
 /**
+ * A web UI single sign-on login in progress (issue 8 §2, `service/oidc-sign-in.ts`): started at
+ * `GET /sign-in/oidc`, consumed by the provider's callback. The browser holds a short-lived
+ * cookie `<id>.<secret>`; only the secret's SHA-256 is stored. State, nonce and PKCE verifier
+ * stay on the server.
+ */
+export interface OidcLogin {
+  readonly id: string;
+  /** Lowercase hex SHA-256 of the cookie secret. */
+  readonly secretHash: string;
+  readonly state: string;
+  readonly nonce: string;
+  readonly codeVerifier: string;
+  /** The path on this server to return to after signing in. */
+  readonly next: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+/**
  * A signed-in web UI session (issue 8 §2), referenced by an HttpOnly cookie `<id>.<secret>`.
  * Only the secret's SHA-256 is stored, so a database dump cannot be replayed as a cookie.
  */
@@ -320,6 +339,9 @@ export interface MetadataReader {
 
   /** A UI session by id, ended ones too. */
   getUiSession(id: string): Promise<UiSession | undefined>;
+
+  /** A pending single sign-on login by id, expired ones too. */
+  getOidcLogin(id: string): Promise<OidcLogin | undefined>;
 }
 
 /** Reads and writes inside one transaction. */
@@ -394,6 +416,13 @@ export interface MetadataTx extends MetadataReader {
   endUiSession(id: string, endedAt: string): Promise<void>;
   /** Deletes sessions that ended, or whose absolute end passed, before `cutoff`; returns how many. */
   deleteUiSessionsEndedBefore(cutoff: string): Promise<number>;
+
+  /** CONFLICT when the id is taken. */
+  insertOidcLogin(login: OidcLogin): Promise<void>;
+  /** Deletes a pending login; true when this call deleted it (so it is used at most once). */
+  deleteOidcLogin(id: string): Promise<boolean>;
+  /** Deletes pending logins that expired before `cutoff`; returns how many. */
+  deleteOidcLoginsExpiredBefore(cutoff: string): Promise<number>;
 }
 
 export interface MetadataStore extends MetadataReader {

@@ -50,7 +50,13 @@ export type UiAuditAction = 'session.started' | 'session.refused' | 'session.end
 /** What a page handler returns: a page to render, or a redirect (after a form post). */
 export type PageResult =
   | { readonly kind: 'page'; readonly title: string; readonly body: Html; readonly status?: number }
-  | { readonly kind: 'redirect'; readonly location: string; readonly setCookies?: readonly string[] }
+  | {
+      readonly kind: 'redirect';
+      readonly location: string;
+      readonly setCookies?: readonly string[];
+      /** Only single sign-on sends the browser elsewhere (the identity provider); every other redirect stays on this server. */
+      readonly offSite?: boolean;
+    }
   /** A file to save (an export): sent as an attachment named `filename`, never rendered. */
   | { readonly kind: 'download'; readonly contentType: string; readonly filename: string; readonly body: string }
   /** Data a page's script reads (JSON, a signed note, tile bytes): sent inline with its type, never rendered as HTML. */

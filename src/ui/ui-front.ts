@@ -137,8 +137,9 @@ export class UiFront {
 
   private write(res: ServerResponse, result: PageResult, nonce: string, signedIn: SignedIn | undefined, url: URL): void {
     if (result.kind === 'redirect') {
-      // Only paths on this server: a redirect target never comes from elsewhere.
-      const location = result.location.startsWith('/') && !result.location.startsWith('//') ? result.location : '/';
+      // Only paths on this server: a redirect target never comes from elsewhere (single sign-on's
+      // redirect to the configured identity provider is the one `offSite` result).
+      const location = result.offSite === true || (result.location.startsWith('/') && !result.location.startsWith('//')) ? result.location : '/';
       res.writeHead(303, { ...pageSecurityHeaders(nonce), location, ...(result.setCookies === undefined ? {} : { 'set-cookie': [...result.setCookies] }) });
       res.end();
       return;

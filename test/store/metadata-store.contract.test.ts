@@ -33,7 +33,7 @@ import { createPostgresDatabase, metadataStoreFactories, type OpenedMetadataStor
 const T0 = '2025-01-01T00:00:00.000Z';
 
 /** How many migrations `src/store/sql/migrations.ts` lists (the list itself is not exported). */
-const MIGRATION_COUNT = 7;
+const MIGRATION_COUNT = 8;
 
 function file(seed: string, size = 10): ManifestFile {
   return { path: `weights/${seed}.bin`, size, sha256: sha256Hex(seed) };
@@ -641,8 +641,15 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
       expect(await store.countPrincipals()).toBe(6);
     });
 
-    it('refuses an OIDC identity on a user with VALIDATION_FAILED, storing nothing', async () => {
+    it("stores a user's OIDC identity (web UI sign-on) and finds the user by it", async () => {
       const user: Principal = { ...principal('alice'), oidc: { issuer: ISSUER, subject: 'sub', condition: null } };
+      await store.transaction((tx) => tx.insertPrincipal(user));
+      expect(await store.findPrincipalByOidc(ISSUER, 'sub')).toEqual(user);
+      expect(await store.getPrincipalByName('alice')).toEqual(user);
+    });
+
+    it("refuses a condition on a user's OIDC identity with VALIDATION_FAILED, storing nothing", async () => {
+      const user: Principal = { ...principal('alice'), oidc: { issuer: ISSUER, subject: 'sub', condition: 'claims.ref == "main"' } };
       await store.transaction(async (tx) => {
         await expect(tx.insertPrincipal(user)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
         await tx.insertPrincipal(principal('bob'));
@@ -855,7 +862,8 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
         await tx.insertPrincipal(service('builder', 'sub-2'));
         await tx.insertToken(apiToken('t1', 'p-alice', { permissions: ['model.read'] }));
       });
-      await rawQuery(opened.spec, `update principals set oidc_issuer = 'https://secret-ish.example', oidc_subject = 'secret-ish' where id = 'p-alice'`);
+      // A user's identity with a condition is corrupt (only workload identities have conditions).
+      await rawQuery(opened.spec, `update principals set oidc_issuer = 'https://secret-ish.example', oidc_subject = 'secret-ish', oidc_condition = 'true' where id = 'p-alice'`);
       const failure = await store.getPrincipalById('p-alice').catch((error: unknown) => error);
       expect(failure).toMatchObject({ code: 'INTERNAL', details: { table: 'principals' } });
       expect((failure as Error).message).not.toContain('secret-ish');
@@ -863,7 +871,7 @@ describe.each(metadataStoreFactories)('$name metadata store', (factory) => {
       await expect(store.listPrincipals()).rejects.toMatchObject({ code: 'INTERNAL' });
       await expect(store.findPrincipalByOidc('https://secret-ish.example', 'secret-ish')).rejects.toMatchObject({ code: 'INTERNAL' });
 
-      // A service with half an OIDC identity is as corrupt as a user with one.
+      // A service with half an OIDC identity is as corrupt as a user with a conditional one.
       await rawQuery(opened.spec, `update principals set oidc_subject = null where id = 'p-builder'`);
       await expect(store.getPrincipalById('p-builder')).rejects.toMatchObject({ code: 'INTERNAL', details: { table: 'principals' } });
       expect(await store.getPrincipalById('p-deployer')).toEqual(service('deployer', 'sub'));

@@ -356,6 +356,27 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.alterTable('policies').addColumn('rejected_log_index', 'bigint').execute();
     },
   },
+  {
+    id: 8,
+    name: 'web ui oidc logins',
+    async up(db) {
+      // Issue 8 §2: a single sign-on login between the redirect to the identity provider and its
+      // callback. Only the SHA-256 of the browser cookie's secret is stored; rows live 10 minutes
+      // and are deleted when used or expired.
+      await db.schema
+        .createTable('ui_oidc_logins')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('code_verifier', 'text', (c) => c.notNull())
+        .addColumn('next', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ui_oidc_logins_expires_idx').on('ui_oidc_logins').column('expires_at').execute();
+    },
+  },
 ];
 
 /**

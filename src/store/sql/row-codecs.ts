@@ -66,7 +66,8 @@ const principalRow = z
     oidc_condition: z.string().nullable(),
   })
   .refine(
-    (r) => (r.oidc_issuer === null) === (r.oidc_subject === null) && (r.oidc_issuer === null ? r.oidc_condition === null : r.kind === 'service'),
+    // A user's OIDC identity (web UI single sign-on) never has a condition; a service's may.
+    (r) => (r.oidc_issuer === null) === (r.oidc_subject === null) && (r.oidc_condition === null || (r.oidc_issuer !== null && r.kind === 'service')),
     'inconsistent OIDC identity',
   )
   .transform((r) => ({

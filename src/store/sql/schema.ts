@@ -157,6 +157,18 @@ export interface UploadSessionsTable {
   updated_at: string;
 }
 
+/** Pending single sign-on logins (`sql-oidc-login-store.ts`); `secret_hash` is 64 lowercase hex. */
+export interface UiOidcLoginsTable {
+  id: string;
+  secret_hash: string;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  next: string;
+  created_at: string;
+  expires_at: string;
+}
+
 /** Web UI sessions (`sql-session-store.ts`); `secret_hash` is 64 lowercase hex. */
 export interface UiSessionsTable {
   id: string;
@@ -264,6 +276,7 @@ export interface Database {
   version_files: VersionFilesTable;
   upload_sessions: UploadSessionsTable;
   ui_sessions: UiSessionsTable;
+  ui_oidc_logins: UiOidcLoginsTable;
   log_head: LogHeadTable;
   log_entries: LogEntriesTable;
   log_hashes: LogHashesTable;

@@ -134,8 +134,8 @@ export class SqlIdentityWriter implements IdentityWrites {
   constructor(private readonly db: () => Kysely<Database>) {}
 
   async insertPrincipal(principal: Principal): Promise<void> {
-    if (principal.oidc !== null && principal.kind !== 'service') {
-      throw new CustodyError('VALIDATION_FAILED', 'only service principals can have an OIDC identity');
+    if (principal.oidc !== null && principal.kind !== 'service' && principal.oidc.condition !== null) {
+      throw new CustodyError('VALIDATION_FAILED', "a user principal's OIDC identity (web UI sign-on) has no condition");
     }
     const row = {
       id: principal.id,

@@ -17,6 +17,7 @@ import type {
   MetadataReader,
   ModelRecord,
   ModelSummary,
+  OidcLogin,
   Page,
   Principal,
   RoleBinding,
@@ -32,6 +33,7 @@ import { SqlTrustReader } from './sql-trust-store.js';
 import { SqlIdentityReader } from './sql-identity-store.js';
 import { SqlPromotionReader } from './sql-promotion-store.js';
 import { SqlUiSessionReader } from './sql-session-store.js';
+import { SqlOidcLoginReader } from './sql-oidc-login-store.js';
 import type { AliasRecord, DecisionRecord, PolicyRecord, QuarantineRecord } from '../promotion-records.js';
 import { decodeRow } from './row-codecs.js';
 import type { AttestationRecord, LineageEdge, SignerKeyRecord } from '../trust-records.js';
@@ -72,6 +74,8 @@ export class SqlMetadataReader implements MetadataReader {
   readonly #promotion = new SqlPromotionReader(() => this.db());
   /** The web UI sessions' queries (`sql-session-store.ts`). */
   readonly #uiSessions = new SqlUiSessionReader(() => this.db());
+  /** The pending single sign-on logins' query (`sql-oidc-login-store.ts`). */
+  readonly #oidcLogins = new SqlOidcLoginReader(() => this.db());
 
   /** The executor for the next query; subclasses refuse use at the wrong time. */
   protected db(): Kysely<Database> {
@@ -390,5 +394,9 @@ export class SqlMetadataReader implements MetadataReader {
 
   getUiSession(id: string): Promise<UiSession | undefined> {
     return this.#uiSessions.getUiSession(id);
+  }
+
+  getOidcLogin(id: string): Promise<OidcLogin | undefined> {
+    return this.#oidcLogins.getOidcLogin(id);
   }
 }

@@ -16,6 +16,7 @@ import type {
   ModelRecord,
   NewLogEntry,
   NewVersion,
+  OidcLogin,
   Principal,
   RoleBinding,
   UiSession,
@@ -29,6 +30,7 @@ import { SqlTrustWriter } from './sql-trust-store.js';
 import { SqlIdentityWriter } from './sql-identity-store.js';
 import { SqlPromotionWriter } from './sql-promotion-store.js';
 import { SqlUiSessionWriter } from './sql-session-store.js';
+import { SqlOidcLoginWriter } from './sql-oidc-login-store.js';
 import type { AliasRecord, DecisionRecord, PolicyRecord, PolicyTransition, QuarantineRecord } from '../promotion-records.js';
 import type { AttestationRecord, KeyRevocation, LineageEdge, SignerKeyRecord } from '../trust-records.js';
 import { SqlMetadataReader } from './sql-metadata-reader.js';
@@ -82,6 +84,8 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
   readonly #promotion = new SqlPromotionWriter(() => this.db(), this.dialect);
   /** The web UI sessions' writes (`sql-session-store.ts`). */
   readonly #uiSessions = new SqlUiSessionWriter(() => this.db());
+  /** The pending single sign-on logins' writes (`sql-oidc-login-store.ts`). */
+  readonly #oidcLogins = new SqlOidcLoginWriter(() => this.db());
 
   /** Called by the store once `transaction`'s callback settles; any later use throws INTERNAL. */
   end(): void {
@@ -307,5 +311,17 @@ export class SqlMetadataTx extends SqlMetadataReader implements MetadataTx {
 
   deleteUiSessionsEndedBefore(cutoff: string): Promise<number> {
     return this.#uiSessions.deleteUiSessionsEndedBefore(cutoff);
+  }
+
+  insertOidcLogin(login: OidcLogin): Promise<void> {
+    return this.#oidcLogins.insertOidcLogin(login);
+  }
+
+  deleteOidcLogin(id: string): Promise<boolean> {
+    return this.#oidcLogins.deleteOidcLogin(id);
+  }
+
+  deleteOidcLoginsExpiredBefore(cutoff: string): Promise<number> {
+    return this.#oidcLogins.deleteOidcLoginsExpiredBefore(cutoff);
   }
 }

@@ -2,7 +2,8 @@
  * Signing in and out of the web UI (issue 8 §2). The browser never holds an API token: the user
  * pastes one into the sign-in form once; the server checks it (`SessionService.signIn`, the same
  * check as a bearer token) and answers with a session cookie. Failed sign-ins count against the
- * client like failed API authentications. Sign-out is a POST with the session's CSRF token.
+ * client like failed API authentications. Sign-out is a POST with the session's CSRF token. With
+ * `ui.oidc` configured, the page offers single sign-on first (`oidc-pages.ts`).
  */
 import { CustodyError } from '../../domain/errors.js';
 import { html, type Html } from '../html.js';
@@ -14,9 +15,17 @@ export function safeNext(next: string | null): string {
   return next !== null && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') && next.length <= 2048 ? next : '/models';
 }
 
-function signInForm(next: string, error?: string): Html {
+/** The single sign-on link (when `ui.oidc` is configured), above the token form. */
+function singleSignOn(label: string | undefined, next: string): Html | string {
+  if (label === undefined) return '';
+  return html`<p><a id="sign-in-oidc" href="/sign-in/oidc?next=${encodeURIComponent(next)}">${label}</a></p>
+<h2>Or paste an API token</h2>`;
+}
+
+function signInForm(next: string, ssoLabel: string | undefined, error?: string): Html {
   return html`<h1>Sign in</h1>
 ${error === undefined ? '' : html`<p class="error" role="alert" id="sign-in-error">${error}</p>`}
+${singleSignOn(ssoLabel, next)}
 <form class="stack" method="post" action="/sign-in">
   <label for="token">API token</label>
   <input id="token" name="token" type="password" autocomplete="off" required maxlength="600"${error === undefined ? '' : html` aria-describedby="sign-in-error"`}>
@@ -37,7 +46,7 @@ export const sessionPages: readonly PageDef[] = [
     method: 'GET',
     path: '/sign-in',
     access: 'public',
-    handle: ({ url }) => Promise.resolve({ kind: 'page', title: 'Sign in', body: signInForm(safeNext(url.searchParams.get('next'))) }),
+    handle: ({ url, services }) => Promise.resolve({ kind: 'page', title: 'Sign in', body: signInForm(safeNext(url.searchParams.get('next')), services.sessions.oidc?.label) }),
   }),
   definePage({
     method: 'POST',
@@ -56,7 +65,7 @@ export const sessionPages: readonly PageDef[] = [
       } catch (error) {
         if (error instanceof CustodyError && error.code === 'UNAUTHENTICATED') {
           audit('session.refused');
-          return { kind: 'page', title: 'Sign in', status: 401, body: signInForm(next, 'That token was not accepted: it is unknown, revoked or expired, or its principal is disabled.') };
+          return { kind: 'page', title: 'Sign in', status: 401, body: signInForm(next, services.sessions.oidc?.label, 'That token was not accepted: it is unknown, revoked or expired, or its principal is disabled.') };
         }
         throw error;
       }
