@@ -6,11 +6,12 @@ import { keysPages } from './keys-page.js';
 import { lineagePages } from './lineage-page.js';
 import { logPages } from './log-page.js';
 import { modelsPages } from './models-page.js';
+import { oidcPages } from './oidc-pages.js';
 import { policyPages } from './policy-page.js';
 import { policyPreviewPages } from './policy-preview-page.js';
 import { sessionPages } from './session-pages.js';
 import { versionPages } from './version-pages.js';
 
 export function allPages(): readonly PageDef[] {
-  return [...sessionPages, ...modelsPages, ...versionPages, ...lineagePages, ...policyPages, ...policyPreviewPages, ...logPages, ...keysPages, ...keyDetailPages, ...auditPages];
+  return [...sessionPages, ...oidcPages, ...modelsPages, ...versionPages, ...lineagePages, ...policyPages, ...policyPreviewPages, ...logPages, ...keysPages, ...keyDetailPages, ...auditPages];
 }
