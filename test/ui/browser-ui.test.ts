@@ -1,7 +1,8 @@
 /**
  * The web UI in real Chromium (issue 8 §4), against a real registry holding the seed's scenario:
  * sign in through the form, read the models list, open a version and read a blocked gate's
- * reason, see that HTML/JS in annotations and attestation predicates never runs, see a form
+ * reason, promote it into staging by clicking, see that HTML/JS in annotations and attestation
+ * predicates never runs, see a form
  * posted from another origin refused, and sign out. Every page is scanned with
  * axe-core (no serious or critical violation), raises no CSP violation or script error, and is
  * saved to test-results/screenshots/.
@@ -80,7 +81,23 @@ describe('the web UI in Chromium', () => {
     expect(await redTeam.count()).toBeGreaterThan(0);
     const reasons = await redTeam.allInnerTexts();
     expect(reasons.join('\n')).toMatch(/red/i);
+    // The admin is a user: production is for the release pipeline only, and the disabled button says so.
+    const intoProduction = page.getByRole('button', { name: 'Request promotion to production' });
+    await expect(intoProduction.isDisabled()).resolves.toBe(true);
+    const why = await intoProduction.getAttribute('aria-describedby');
+    await expect(page.locator(`#${why ?? 'missing'}`).innerText()).resolves.toContain('Only service principals');
     await expectCleanPage(page, 'version');
+    await page.close();
+  });
+
+  it('promotes the version into staging by clicking, and shows the logged decision', async () => {
+    const page = await signedInPage(reg.token);
+    await page.goto(`${reg.url}/models/fraud/detector/versions/${encodeURIComponent(version.digest)}`);
+    await page.getByRole('button', { name: 'Request promotion to staging' }).click();
+    await page.waitForURL((url) => url.searchParams.get('promoted') === 'staging');
+    await expect(page.getByRole('status').innerText()).resolves.toMatch(/^Promoted into staging: the decision is log entry #\d+\.$/);
+    await expect(page.locator('section.gate-card[data-environment="staging"] h3').innerText()).resolves.toContain('Already promoted');
+    await expectCleanPage(page, 'version-promoted');
     await page.close();
   });
 

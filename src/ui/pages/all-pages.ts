@@ -9,9 +9,10 @@ import { modelsPages } from './models-page.js';
 import { oidcPages } from './oidc-pages.js';
 import { policyPages } from './policy-page.js';
 import { policyPreviewPages } from './policy-preview-page.js';
+import { promotePages } from './promote-page.js';
 import { sessionPages } from './session-pages.js';
 import { versionPages } from './version-pages.js';
 
 export function allPages(): readonly PageDef[] {
-  return [...sessionPages, ...oidcPages, ...modelsPages, ...versionPages, ...lineagePages, ...policyPages, ...policyPreviewPages, ...logPages, ...keysPages, ...keyDetailPages, ...auditPages];
+  return [...sessionPages, ...oidcPages, ...modelsPages, ...versionPages, ...promotePages, ...lineagePages, ...policyPages, ...policyPreviewPages, ...logPages, ...keysPages, ...keyDetailPages, ...auditPages];
 }

@@ -17,6 +17,7 @@ import { digestCode } from '../digest-code.js';
 import { gateChecklist } from '../gate-checklist.js';
 import { definePage, requireSignedIn, type PageDef } from '../page.js';
 import { lineageHref } from './lineage-page.js';
+import { promoteControl } from './promote-page.js';
 import { LOG_EXPLORER_PATH } from './log-page.js';
 import { statusPill } from '../status-pill.js';
 import { attestationsSection, verifiedMetadataSection } from '../version-trust-sections.js';
@@ -57,6 +58,17 @@ function historyRows(decisions: readonly DecisionRecord[], quarantines: readonly
     })),
   ];
   return rows.sort((a, b) => b.logIndex - a.logIndex).map((r) => r.row);
+}
+
+/** After a promotion from this page: what was decided, and its log index (from the redirect's query). */
+function promotionNotice(url: URL): Html {
+  const environment = url.searchParams.get('promoted');
+  const outcome = url.searchParams.get('outcome');
+  const log = url.searchParams.get('log') ?? '';
+  if (environment === null || (outcome !== 'allow' && outcome !== 'deny') || !/^[0-9]{1,16}$/.test(log)) return html``;
+  return outcome === 'allow'
+    ? html`<p role="status" class="badge">Promoted into ${environment}: the decision is log entry ${logLink(Number(log))}.</p>`
+    : html`<p role="status" class="badge">Promotion into ${environment} was denied: the decision is log entry ${logLink(Number(log))}; the checks below say why.</p>`;
 }
 
 function when(iso: string): ReturnType<typeof html> {
@@ -102,7 +114,8 @@ ${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(
     access: { permission: 'model:read', scope: inNamespace },
     handle: async (ctx) => {
       const { params, services } = ctx;
-      const { actor } = requireSignedIn(ctx);
+      const signedIn = requireSignedIn(ctx);
+      const { actor } = signedIn;
       const model = modelOf(params);
       const selector = parseSelector(params['digest'] ?? '');
       const [{ version, files }, placements, { decisions }, { metadata }, { attestations }] = await Promise.all([
@@ -120,9 +133,12 @@ ${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(
       const checklists = await Promise.all(
         environments.slice(1).map(async (environment, i) => {
           const { evaluation } = await services.promotions.evaluate(actor, model, selector, environment);
-          return gateChecklist(environment, evaluation, { current: current.includes(environment), id: `gates-${i}` });
+          const holder = placements.find((p) => p.environment === environment)?.alias?.versionDigest ?? null;
+          return html`${gateChecklist(environment, evaluation, { current: current.includes(environment), id: `gates-${i}` })}
+${promoteControl(services.auth, signedIn, version, environment, evaluation, holder, `promote-${i}`)}`;
         }),
       );
+      const notice = promotionNotice(ctx.url);
       const body = html`<h1>${model.namespace}/${model.name} v${version.number}</h1>
 <dl class="facts">
 <dt>Digest</dt><dd>${digestCode(version.digest)} <span class="badge">Immutable</span></dd>
@@ -134,6 +150,7 @@ ${page.nextCursor === null ? '' : html`<p><a href="?cursor=${encodeURIComponent(
 <dt>Lineage</dt><dd><a href="${lineageHref(version)}">Lineage graph</a></dd>
 </dl>
 <h2>Gates</h2>
+${notice}
 ${checklists.length === 0 ? html`<p class="muted">Only one environment is configured: there is nothing to promote into.</p>` : checklists}
 ${verifiedMetadataSection(metadata)}
 ${attestationsSection(version.digest, attestations)}
