@@ -59,7 +59,7 @@ async function startLoggedRegistry(backend: Backend, config: ConfigInput, prepar
   try {
     await prepare?.(storage.dataDir);
     const effective = resolveConfig(
-      { ...config, server: { port: 0 }, storage: { metadata: storage.metadataSpec, ...blobsConfig(storage.blobs) }, provenance: WITHOUT_PROVENANCE, limits: { authFailures: TEST_AUTH_FAILURES } },
+      { ...config, server: { port: 0, ...(config.server ?? {}) }, storage: { metadata: storage.metadataSpec, ...blobsConfig(storage.blobs) }, provenance: WITHOUT_PROVENANCE, limits: { authFailures: TEST_AUTH_FAILURES } },
       {},
     );
     registry = await startRegistry({ config: effective, dataDir: storage.dataDir, bootstrapToken: token, logger: createLogger('debug', (line) => lines.push(line)) });
@@ -205,10 +205,11 @@ describe.each(BACKENDS)('OIDC workload identity with a JWKS served over HTTP (%s
     await jwks.close();
   });
 
-  it('refuses to give a user principal a workload identity (only services act for OIDC tokens)', async () => {
+  it('refuses to give a user principal a workload identity: without ui.oidc, users carry no OIDC identity', async () => {
     const res = await call(reg, 'POST', '/api/v1/principals', reg.token, { name: 'alice', kind: 'user', oidc: { issuer, subject: 'repo:acme/x:ref:refs/heads/main' } });
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ code: 'VALIDATION_FAILED', field: 'oidc' });
+    expect(res.json).toMatchObject({ code: 'VALIDATION_FAILED', field: 'oidc.issuer' });
+    expect(res.json.detail).toMatch(/ui\.oidc\.issuer, not configured here/);
     const principals = await call(reg, 'GET', '/api/v1/principals', reg.token);
     expect((principals.json.items as { name: string }[]).map((p) => p.name)).not.toContain('alice');
   });
@@ -413,5 +414,65 @@ describe.each(BACKENDS)('OIDC workload identity with a JWKS file in the data dir
     expect(refused.text).toBe(anonymous.text);
     const wrongAudience = await call(reg, 'GET', '/api/v1/whoami', await mint(ed, { aud: 'other' }));
     expect([wrongAudience.status, wrongAudience.text]).toEqual([401, anonymous.text]);
+  });
+});
+
+/**
+ * A user principal may carry an OIDC identity for the web UI's single sign-on (issue 8 §2) — only
+ * at `ui.oidc.issuer` and without a condition — but bearer JWTs on the API stay service-only: the
+ * user's ID token, even from an issuer also trusted for workloads and with the right audience, is
+ * the anonymous 401.
+ */
+describe.each(BACKENDS)('user principals bound to the web UI sign-on issuer (%s)', (backend) => {
+  const CLIENT_ID = 'custody-ui';
+  let reg: LoggedRegistry;
+  let jwks: JwksEndpoint;
+  let es: SigningKey;
+
+  beforeAll(async () => {
+    es = await signingKey('ES256', 'idp-1');
+    jwks = await serveJwks([await publicJwk(es)]);
+    reg = await startLoggedRegistry(backend, {
+      server: { publicUrl: 'http://127.0.0.1:8700' },
+      ui: { oidc: { issuer: jwks.issuer, clientId: CLIENT_ID } },
+      oidc: { issuers: [{ issuer: jwks.issuer, audience: CLIENT_ID, jwks: `${jwks.issuer}/jwks`, algorithms: ['ES256'] }] },
+    });
+  });
+
+  afterAll(async () => {
+    await reg.stop();
+    await jwks.close();
+  });
+
+  it('creates a user with an identity at ui.oidc.issuer (201), and refuses another issuer or a condition (400)', async () => {
+    const created = await call(reg, 'POST', '/api/v1/principals', reg.token, { name: 'alice', kind: 'user', oidc: { issuer: jwks.issuer, subject: 'alice-sub' } });
+    expect(created.status, created.text).toBe(201);
+    expect(created.json).toMatchObject({ name: 'alice', kind: 'user', oidc: { issuer: jwks.issuer, subject: 'alice-sub', condition: null } });
+    const elsewhere = await call(reg, 'POST', '/api/v1/principals', reg.token, { name: 'bob', kind: 'user', oidc: { issuer: 'https://other.example.com', subject: 'bob-sub' } });
+    expect([elsewhere.status, elsewhere.json.code, elsewhere.json.field]).toEqual([400, 'VALIDATION_FAILED', 'oidc.issuer']);
+    const conditional = await call(reg, 'POST', '/api/v1/principals', reg.token, {
+      name: 'carol',
+      kind: 'user',
+      oidc: { issuer: jwks.issuer, subject: 'carol-sub', condition: 'claims.email_verified == true' },
+    });
+    expect([conditional.status, conditional.json.code, conditional.json.field]).toEqual([400, 'VALIDATION_FAILED', 'oidc.condition']);
+    const names = ((await call(reg, 'GET', '/api/v1/principals', reg.token)).json.items as { name: string }[]).map((p) => p.name);
+    expect(names).toContain('alice');
+    expect(names).not.toContain('bob');
+    expect(names).not.toContain('carol');
+  });
+
+  it("answers the anonymous 401 to the user's ID token used as a bearer token", async () => {
+    expect((await call(reg, 'POST', '/api/v1/bindings', reg.token, { principal: 'alice', role: 'viewer' })).status).toBe(201);
+    const now = Math.floor(Date.now() / 1000);
+    const idToken = await new SignJWT({ iss: jwks.issuer, sub: 'alice-sub', aud: CLIENT_ID, nonce: 'n', iat: now - 5, exp: now + 300 })
+      .setProtectedHeader({ alg: 'ES256', kid: es.kid, typ: 'JWT' })
+      .sign(es.privateKey);
+    const anonymous = await call(reg, 'GET', '/api/v1/whoami', undefined);
+    const from = reg.lines.length;
+    const res = await call(reg, 'GET', '/api/v1/whoami', idToken);
+    expect([res.status, res.text]).toEqual([401, anonymous.text]);
+    // The token itself verified: it was refused for the principal it names, a user.
+    expect(linesSince(reg, from).filter((l) => l.msg === 'oidc token refused').map((l) => l.reason)).toEqual(['no_principal']);
   });
 });
