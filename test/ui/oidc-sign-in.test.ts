@@ -7,13 +7,16 @@
  * identity bound to nobody, to a disabled user or to a service, the provider's `access_denied`, a
  * login older than 10 minutes — is a 401 without a session cookie; disabling a principal ends its
  * open single sign-on session; a provider that is down is a 503 at login, not a failed start; and
- * the registry's log holds neither the client secret, nor a code, nor a token.
+ * the registry's log holds neither the client secret, nor a code, nor a token. A user bound with
+ * the CLI (`custody principals create --kind user --oidc-issuer … --oidc-subject …`) signs in too.
  */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { freeLoopbackPort, startOpenIdProvider, type TestOpenIdProvider } from '../support/oidc-provider.js';
-import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
+import { BACKENDS, expectCliOk, runCli, startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { page, type Reply } from '../support/ui-session.js';
 
 /** The registry's clock: real time plus an offset a test can move. */
@@ -153,6 +156,17 @@ describe.each(BACKENDS)('web UI single sign-on with a real OpenID Provider (%s)'
     expect(models.status).toBe(200);
     expect(models.text).toContain('Signed in as <strong>alice</strong> (user)');
     expect(models.text).toContain('Roles: viewer');
+  });
+
+  it('signs in a user bound with `custody principals create --kind user --oidc-issuer --oidc-subject`', async () => {
+    const env = { CUSTODY_SERVER: reg.url, CUSTODY_TOKEN: reg.token, XDG_CONFIG_HOME: path.join(tmpdir(), `custody-oidc-cli-${backend}`) };
+    const created = expectCliOk(await runCli(['--json', 'principals', 'create', 'erin', '--kind', 'user', '--oidc-issuer', op.issuer, '--oidc-subject', 'erin@example.com'], env));
+    expect(created).toMatchObject({ name: 'erin', kind: 'user', oidc: { issuer: op.issuer, subject: 'erin@example.com', condition: null } });
+    const reply = await signOn('erin@example.com');
+    expect(reply.status, reply.text).toBe(303);
+    const models = await page(reg, '/models', { cookie: (sessionCookieOf(reply) ?? '').split(';')[0] ?? '' });
+    expect(models.text).toContain('Signed in as <strong>erin</strong> (user)');
+    expect(models.text).toContain('Roles: none');
   });
 
   it('refuses a callback without the pending-login cookie, and one whose state does not match (which uses the login up)', async () => {
