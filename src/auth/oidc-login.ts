@@ -228,6 +228,11 @@ export class OidcLoginClient {
     this.#discovery = new OidcDiscovery(config.issuer, { fetchTimeoutMs: this.#timeoutMs, now: () => options.now().getTime() });
   }
 
+  /** The configured issuer (`ui.oidc.issuer`). */
+  get issuer(): string {
+    return this.config.issuer;
+  }
+
   /** The provider's authorization request for `login` (§3.1.2.1); SERVICE_UNAVAILABLE when discovery fails. */
   async authorizationUrl(login: LoginSecrets): Promise<string> {
     const { authorizationEndpoint } = await this.#discovery.metadata();

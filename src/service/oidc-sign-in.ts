@@ -5,7 +5,7 @@
  * `__Host-` cookie `<id>.<secret>` (only the secret's SHA-256 is stored, like sessions). `complete`
  * takes the provider's callback: the pending login must be the cookie's, is deleted at once (so a
  * callback works once, whatever happens next), must be unexpired and match `state` (constant
- * time); then the code is redeemed and the ID token verified (`auth/oidc-login.ts`), and the
+ * time), and an `iss` in the answer must be the configured issuer (RFC 9207); then the code is redeemed and the ID token verified (`auth/oidc-login.ts`), and the
  * identity must be bound to an enabled principal of kind `user`. The session itself is started by
  * `SessionService.signInOidc`.
  *
@@ -33,6 +33,8 @@ export interface OidcCallbackParams {
   readonly state: string | null;
   /** An OAuth error code (RFC 6749 §4.1.2.1), e.g. `access_denied`. */
   readonly error: string | null;
+  /** The issuer that answered (RFC 9207), when the provider sends it: must be the configured one. */
+  readonly iss: string | null;
 }
 
 export type OidcSignInRefusal = 'no_pending_login' | 'expired' | 'state_mismatch' | 'idp_error' | 'missing_code' | 'no_principal' | IdTokenFailureReason;
@@ -120,6 +122,8 @@ export class OidcSignIn {
     const next = login.next;
     if (this.clock.now().getTime() >= Date.parse(login.expiresAt)) return refused('expired', next);
     if (params.state === null || params.state.length > MAX_PARAM_LENGTH || !sameText(params.state, login.state)) return refused('state_mismatch', next);
+    // RFC 9207: an answer from another issuer (a mix-up attack) is refused before its code is used.
+    if (params.iss !== null && params.iss !== this.client.issuer) return refused('wrong_issuer', next);
     if (params.error !== null) {
       const code = /^[\x20-\x7E]{1,64}$/.test(params.error) ? params.error : 'unknown_error';
       return refused('idp_error', next, { idpError: code });

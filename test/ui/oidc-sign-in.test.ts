@@ -6,7 +6,8 @@
  * identity. Every refusal — no pending login, a state that does not match, a replayed callback, an
  * identity bound to nobody, to a disabled user or to a service, the provider's `access_denied`, a
  * login older than 10 minutes — is a 401 without a session cookie; disabling a principal ends its
- * open single sign-on session; a provider that is down is a 503 at login, not a failed start; and
+ * open single sign-on session; an answer naming another issuer (RFC 9207) is refused; refusals
+ * count towards the failed sign-in limit; a provider that is down is a 503 at login, not a failed start; and
  * the registry's log holds neither the client secret, nor a code, nor a token. A user bound with
  * the CLI (`custody principals create --kind user --oidc-issuer … --oidc-subject …`) signs in too.
  */
@@ -113,6 +114,7 @@ describe.each(BACKENDS)('web UI single sign-on with a real OpenID Provider (%s)'
     const downPort = await freeLoopbackPort();
     down = await startTestRegistry(backend, {
       server: { port: downPort, publicUrl: `http://127.0.0.1:${downPort}` },
+      limits: { authFailures: 2 },
       ui: { oidc: { issuer: `http://127.0.0.1:${deadPort}`, clientId: 'custody-ui' } },
     });
   });
@@ -252,12 +254,27 @@ describe.each(BACKENDS)('web UI single sign-on with a real OpenID Provider (%s)'
     expect((await page(down, '/sign-in')).status).toBe(200);
   });
 
+  it('counts refused callbacks as failed sign-ins: the client is answered 429 once over the limit', async () => {
+    const refusedOnce = await page(down, '/sign-in/oidc/callback?code=x&state=y');
+    const refusedTwice = await page(down, '/sign-in/oidc/callback?code=x&state=y');
+    const limited = await page(down, '/sign-in/oidc/callback?code=x&state=y');
+    expect([refusedOnce.status, refusedTwice.status, limited.status]).toEqual([401, 401, 429]);
+  });
+
+  it('refuses an answer that names another issuer (RFC 9207), before using its code', async () => {
+    const { authorizationUrl, pending } = await startLogin();
+    const returned = new URL(await op.login(authorizationUrl, 'alice-sub'));
+    expect(returned.searchParams.get('iss')).toBe(op.issuer);
+    returned.searchParams.set('iss', 'https://attacker.example.com');
+    expectRefused(await callback(returned.toString(), pending));
+  });
+
   it('logs who signed in and why logins were refused, never the client secret, a code or a token', () => {
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const audits = entries.filter((e) => e['msg'] === 'ui audit');
     expect(audits.some((e) => e['action'] === 'session.started' && e['via'] === 'oidc' && e['principal'] === 'alice')).toBe(true);
     const reasons = audits.filter((e) => e['action'] === 'session.refused').map((e) => e['reason']);
-    expect(reasons).toEqual(expect.arrayContaining(['no_pending_login', 'state_mismatch', 'no_principal', 'idp_error', 'expired']));
+    expect(reasons).toEqual(expect.arrayContaining(['no_pending_login', 'state_mismatch', 'no_principal', 'idp_error', 'expired', 'wrong_issuer']));
     expect(codes.length).toBeGreaterThan(3);
     const log = lines.join('\n');
     expect(log).not.toContain(op.clientSecret);

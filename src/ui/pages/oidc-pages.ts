@@ -79,6 +79,7 @@ export const oidcPages: readonly PageDef[] = [
         code: query.get('code'),
         state: query.get('state'),
         error: query.get('error'),
+        iss: query.get('iss'),
       });
       if (!result.ok) {
         audit('session.refused', {
