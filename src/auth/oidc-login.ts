@@ -303,7 +303,7 @@ function formEncode(value: string): string {
   return new URLSearchParams({ v: value }).toString().slice(2);
 }
 
-/** Throws CONFIG_INVALID unless `redirectBase` gives a usable redirect URI. */
+/** The redirect URI registered at the provider, `${publicUrl}/sign-in/oidc/callback`; CONFIG_INVALID without a public URL. */
 export function redirectUriOf(publicUrl: string | undefined): string {
   if (publicUrl === undefined) throw new CustodyError('CONFIG_INVALID', 'ui.oidc needs server.publicUrl: the redirect URI is ${server.publicUrl}/sign-in/oidc/callback');
   return `${publicUrl.replace(/\/+$/, '')}/sign-in/oidc/callback`;
