@@ -140,7 +140,7 @@ export const configSchema = z
         sessionIdleMinutes: positiveInt.max(24 * 60).default(30),
         /** A session ends this long after sign-in, however active. */
         sessionMaxHours: positiveInt.max(30 * 24).default(12),
-        /** Approving, revoking a key and activating a policy need a sign-in this recent. */
+        /** Approving or rejecting a policy, revoking a key and promoting from the web UI need a sign-in this recent. */
         recentAuthMinutes: positiveInt.max(24 * 60).default(5),
         /**
          * Single sign-on with an OpenID Provider (authorization code + PKCE, `auth/oidc-login.ts`);
