@@ -8,7 +8,7 @@ import type { ModelName, VersionSelector } from '../domain/model-ref.js';
 import type { MetadataStore, VersionRecord } from '../store/metadata-store.js';
 import type { AttestationService } from './attestation-service.js';
 import type { RegistryService } from './registry-service.js';
-import { verifiedMetadata, type MetadataRow } from './verified-metadata.js';
+import { verifiedMetadata, type MetadataRow, type VerifiedMetadata } from './verified-metadata.js';
 
 export type LineageDirection = 'ancestors' | 'descendants' | 'both';
 
@@ -52,6 +52,19 @@ export class LineageService {
   ) {}
 
   async lineage(model: ModelName, selector: VersionSelector, options: { depth?: number; direction?: LineageDirection } = {}): Promise<LineageGraph> {
+    return (await this.lineageWithMetadata(model, selector, options)).graph;
+  }
+
+  /**
+   * The graph, and each node's whole verified metadata (annotations included) keyed by node id —
+   * computed once for both, so a caller that shows more than the graph (the web UI's lineage
+   * page) does not verify every node's attestations a second time.
+   */
+  async lineageWithMetadata(
+    model: ModelName,
+    selector: VersionSelector,
+    options: { depth?: number; direction?: LineageDirection } = {},
+  ): Promise<{ graph: LineageGraph; metadata: ReadonlyMap<string, VerifiedMetadata> }> {
     const depth = options.depth ?? 10;
     if (!Number.isSafeInteger(depth) || depth < 1 || depth > MAX_LINEAGE_DEPTH) {
       throw new CustodyError('VALIDATION_FAILED', `depth must be 1 to ${MAX_LINEAGE_DEPTH}`, { details: { field: 'depth' } });
@@ -96,12 +109,15 @@ export class LineageService {
     if (direction !== 'ancestors') await walk(false);
 
     const described: LineageNode[] = [];
+    const all = new Map<string, VerifiedMetadata>();
     for (const [id, v] of nodes) {
       const metadata = verifiedMetadata(v, await this.attestations.viewsOf(v));
+      all.set(id, metadata);
       const row = (field: string): MetadataRow =>
         metadata.seed.find((r) => r.field === field) ?? { field, value: null, status: 'missing', source: null, reason: null, conflicts: [] };
       described.push({ id, namespace: v.namespace, name: v.name, number: v.number, digest: v.digest, trainingData: row('training_data_hash'), sourceCommit: row('source_code_commit') });
     }
-    return { root: nodeId(version), nodes: described, edges: [...edges.values()].filter((e) => nodes.has(e.child) && nodes.has(e.parent)), truncated };
+    const graph = { root: nodeId(version), nodes: described, edges: [...edges.values()].filter((e) => nodes.has(e.child) && nodes.has(e.parent)), truncated };
+    return { graph, metadata: all };
   }
 }

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { codeOf } from '../support/error-code.js';
 import { generateApiToken } from '../../src/auth/api-token.js';
 import { resolveConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/domain/clock.js';
@@ -42,16 +43,6 @@ class TestClock implements Clock {
 }
 
 /** The error code a promise rejects with, or 'resolved'. */
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CustodyError) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
-
 describe.each(metadataStoreFactories)('sessions on $name', (factory) => {
   let opened: OpenedMetadataStore;
   let store: MetadataStore;

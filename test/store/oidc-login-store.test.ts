@@ -7,6 +7,7 @@
  * INTERNAL without its content.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { codeOf } from '../support/error-code.js';
 import { sha256Hex } from '../../src/domain/digest.js';
 import { CustodyError } from '../../src/domain/errors.js';
 import type { MetadataStore, OidcLogin } from '../../src/store/metadata-store.js';
@@ -27,16 +28,6 @@ function login(id: string, fields: Partial<OidcLogin> = {}): OidcLogin {
     expiresAt: '2025-01-01T00:10:00.000Z',
     ...fields,
   };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CustodyError) return error.code;
-    throw error;
-  }
-  return 'resolved';
 }
 
 describe.each(metadataStoreFactories)('$name store: pending single sign-on logins', (factory) => {

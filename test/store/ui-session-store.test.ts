@@ -5,6 +5,7 @@
  * cutoff, and a row corrupted behind the store's back reads as INTERNAL.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { codeOf } from '../support/error-code.js';
 import { sha256Hex } from '../../src/domain/digest.js';
 import { CustodyError } from '../../src/domain/errors.js';
 import type { MetadataStore, Principal, UiSession } from '../../src/store/metadata-store.js';
@@ -28,16 +29,6 @@ function uiSession(id: string, fields: Partial<UiSession> = {}): UiSession {
     endedAt: null,
     ...fields,
   };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CustodyError) return error.code;
-    throw error;
-  }
-  return 'resolved';
 }
 
 describe.each(metadataStoreFactories)('$name store: web UI sessions', (factory) => {

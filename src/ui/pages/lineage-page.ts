@@ -1,11 +1,11 @@
 /**
  * A version's lineage graph (reference/ui-screens.md §2.3): its ancestors and descendants through
- * verified training provenance, from `LineageService.lineage` — the function behind
+ * verified training provenance, from `LineageService.lineageWithMetadata` — `lineage`, the function behind
  * `GET /api/v1/models/{namespace}/{name}/versions/{selector}/lineage`, with the same permission
  * (`model:read` in the version's namespace) — extended with each version's datasets and source
  * commits from verified metadata and the unsigned claims of its annotations (`lineage-view.ts`;
- * the metadata comes from `AttestationService.metadata`, the function behind
- * `GET …/versions/{selector}/metadata`). Drawn as inline SVG laid out on the server
+ * the service computes each node's verified metadata once, as `GET …/versions/{selector}/metadata`
+ * does, and the page shows it only for namespaces the reader may read). Drawn as inline SVG laid out on the server
  * (`lineage-svg.ts`), siblings beyond MAX_DRAWN_NODES collapsed into "+ N more" nodes
  * (`lineage-collapse.ts`), then a legend and a table of every edge in a `<details>` as the
  * accessible equivalent; depth (1–5), direction and node types are a GET form.
@@ -41,9 +41,6 @@ const NODE_TYPES: readonly { readonly value: LineageNodeType; readonly label: st
   { value: 'dataset', label: 'Datasets' },
   { value: 'commit', label: 'Source commits' },
 ];
-
-/** How many versions' metadata are read at once. */
-const METADATA_CONCURRENCY = 8;
 
 const inNamespace = (params: Readonly<Record<string, string>>): Scope => ({ ...(params['namespace'] === undefined ? {} : { namespace: params['namespace'] }) });
 
@@ -94,19 +91,14 @@ function mayRead(services: Services, signedIn: SignedIn | undefined, namespace: 
 }
 
 /**
- * Each node's verified metadata (with its annotations), read as `GET …/metadata` reads it — only
- * for nodes in namespaces the reader may read: other namespaces' annotations stay unseen.
+ * The verified metadata (with annotations) of the nodes in namespaces the reader may read, as
+ * `GET …/metadata` would show it: other namespaces' annotations stay unseen.
  */
-async function metadataOf(services: Services, signedIn: SignedIn | undefined, nodes: readonly LineageNode[]): Promise<Map<string, VerifiedMetadata>> {
+function readableMetadata(services: Services, signedIn: SignedIn | undefined, nodes: readonly LineageNode[], all: ReadonlyMap<string, VerifiedMetadata>): Map<string, VerifiedMetadata> {
   const found = new Map<string, VerifiedMetadata>();
-  const readable = nodes.filter((n) => mayRead(services, signedIn, n.namespace));
-  for (let i = 0; i < readable.length; i += METADATA_CONCURRENCY) {
-    const batch = readable.slice(i, i + METADATA_CONCURRENCY);
-    const read = await Promise.all(batch.map((n) => services.attestations.metadata({ namespace: n.namespace, name: n.name }, parseSelector(n.digest))));
-    batch.forEach((n, j) => {
-      const m = read[j];
-      if (m !== undefined) found.set(n.id, m.metadata);
-    });
+  for (const n of nodes) {
+    const metadata = all.get(n.id);
+    if (metadata !== undefined && mayRead(services, signedIn, n.namespace)) found.set(n.id, metadata);
   }
   return found;
 }
@@ -149,10 +141,10 @@ export const lineagePages: readonly PageDef[] = [
       if (namespace === undefined || name === undefined) throw new CustodyError('NOT_FOUND', 'no such model');
       const form = parseControls(url);
       const { depth, direction, types } = form;
-      const graph = await services.lineage.lineage({ namespace, name }, parseSelector(params['digest'] ?? ''), { depth, direction });
+      const { graph, metadata } = await services.lineage.lineageWithMetadata({ namespace, name }, parseSelector(params['digest'] ?? ''), { depth, direction });
       const root = graph.nodes.find((n) => n.id === graph.root);
       if (root === undefined) throw new CustodyError('INTERNAL', 'the lineage graph lacks its root');
-      const view = await lineageView(graph, { types, claimedParents: direction !== 'descendants', metadata: await metadataOf(services, signedIn, graph.nodes), resolve: resolverFor(services, signedIn) });
+      const view = await lineageView(graph, { types, claimedParents: direction !== 'descendants', metadata: readableMetadata(services, signedIn, graph.nodes, metadata), resolve: resolverFor(services, signedIn) });
       const { drawing, hidden } = collapseSiblings(lineageDrawing(view), MAX_DRAWN_NODES, '#lineage-edges');
       const svg = await lineageSvg(drawing);
       const title = `Lineage of ${root.namespace}/${root.name} v${root.number}`;

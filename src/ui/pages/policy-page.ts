@@ -18,6 +18,7 @@ import type { PolicyRecord } from '../../store/metadata-store.js';
 import { html, pathSegment, type Html } from '../html.js';
 import { definePage, requireSignedIn, type PageContext, type PageDef, type PageResult, type SignedIn } from '../page.js';
 import type { Services } from '../../api/services.js';
+import type { Actor } from '../../service/auth-service.js';
 import { effectiveSection, environmentAnchor, historySection, proposalItem, type ProposalAction } from './policy-sections.js';
 
 /** Reading policies needs what the API's policy reads need: `model:read` anywhere. */
@@ -45,6 +46,15 @@ async function assertProposedIn(services: Services, environment: string, id: str
   services.policies.assertEnvironment(environment);
   const listed = (await services.policies.listProposed()).find((p) => p.id === id);
   if (listed !== undefined && listed.environment !== environment) throw new CustodyError('NOT_FOUND', `no proposed policy ${id.slice(0, 64)} for ${environment}`);
+}
+
+/** The principal and proposal id of an approve or reject form, once the id is a proposal of the path's environment (or unknown: the service answers that). */
+async function proposalForm(ctx: PageContext): Promise<{ services: Services; actor: Actor; id: string }> {
+  const { services, params } = ctx;
+  const { actor } = requireSignedIn(ctx);
+  const id = params['id'] ?? '';
+  await assertProposedIn(services, params['environment'] ?? '', id);
+  return { services, actor, id };
 }
 
 /** The notice after an approval: shown only when the named policy really is the active one now. */
@@ -107,11 +117,7 @@ export const policyPages: readonly PageDef[] = [
     access: APPROVE,
     recentAuth: true,
     handle: async (ctx) => {
-      const { services, params } = ctx;
-      const { actor } = requireSignedIn(ctx);
-      const environment = params['environment'] ?? '';
-      const id = params['id'] ?? '';
-      await assertProposedIn(services, environment, id);
+      const { services, actor, id } = await proposalForm(ctx);
       // The same call as the API's approve route: it checks policy:approve for the policy's
       // environment, refuses the proposer, re-runs the tests and activates it.
       const { policy } = await services.policies.approve(actor, id);
@@ -124,11 +130,7 @@ export const policyPages: readonly PageDef[] = [
     access: APPROVE,
     recentAuth: true,
     handle: async (ctx) => {
-      const { services, params } = ctx;
-      const { actor } = requireSignedIn(ctx);
-      const environment = params['environment'] ?? '';
-      const id = params['id'] ?? '';
-      await assertProposedIn(services, environment, id);
+      const { services, actor, id } = await proposalForm(ctx);
       try {
         // The same call as the API's reject route: policy:approve for the policy's environment,
         // still proposed, a usable reason; logged as policy.rejected.
