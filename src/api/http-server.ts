@@ -13,6 +13,7 @@ import { CustodyError } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { readJsonBody, validate } from './read-json-body.js';
+import { sendFileSlice } from '../io/send-file-slice.js';
 import { permissionOf, scopeOf, type AnyRoute, type Reply } from './route.js';
 import { FailureLimiter } from '../auth/failure-limiter.js';
 import { Router } from './router.js';
@@ -219,6 +220,16 @@ export class HttpFront {
         await pipeline(reply.stream, res);
       } catch {
         // The client went away mid-download; nothing to clean up on the server side.
+        res.destroy();
+      }
+      return;
+    }
+    if ('file' in reply) {
+      res.writeHead(reply.status, headers);
+      try {
+        await sendFileSlice(res, reply.file);
+      } catch {
+        // As for streams: the client went away (or the file shrank); the handle is closed.
         res.destroy();
       }
       return;

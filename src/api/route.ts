@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { FileSlice } from '../io/send-file-slice.js';
 import type { z } from 'zod';
 import type { Permission, Scope } from '../auth/permissions.js';
 import { CustodyError } from '../domain/errors.js';
@@ -69,6 +70,7 @@ export interface RouteResponse {
 export type Reply =
   | { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> }
   | { readonly status: number; readonly stream: Readable; readonly headers: Readonly<Record<string, string>> }
+  | { readonly status: number; readonly file: FileSlice; readonly headers: Readonly<Record<string, string>> }
   | { readonly status: number; readonly text: string; readonly contentType: string; readonly headers?: Readonly<Record<string, string>> }
   | { readonly status: number; readonly bytes: Buffer; readonly contentType: string; readonly headers?: Readonly<Record<string, string>> }
   | { readonly status: number; readonly empty: true; readonly headers?: Readonly<Record<string, string>> };

@@ -6,6 +6,7 @@
  * and the trust calls: signer keys, attestations, verified metadata and lineage (SPEC §2, §4.2).
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { CustodyError } from '../domain/errors.js';
 import { toDigest } from '../domain/digest.js';
@@ -227,12 +228,11 @@ export class CustodyClient {
 
   /** Streams `file` from `offset` to its end into the session. */
   async appendUpload(id: string, file: LocalFile, offset: number, onBytes?: (n: number) => void): Promise<UploadStatusBody> {
-    const source = createReadStream(file.absolutePath, { start: offset, end: file.size - 1, highWaterMark: 1024 * 1024 });
-    if (onBytes !== undefined) source.on('data', (chunk) => { onBytes(chunk.length); });
+    const handle = await open(file.absolutePath, 'r');
     const { body } = await this.transport.json({
       method: 'PATCH',
       path: `/api/v1/uploads/${encodeURIComponent(id)}`,
-      body: source,
+      file: { slice: { handle, start: offset, length: file.size - offset }, ...(onBytes === undefined ? {} : { onBytes }) },
       headers: {
         'content-type': 'application/octet-stream',
         'content-length': String(file.size - offset),

@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CustodyError, isErrorCode } from '../domain/errors.js';
+import { sendFileSlice, type FileSlice } from '../io/send-file-slice.js';
 
 const MAX_JSON_RESPONSE = 256 * 1024 * 1024;
 
@@ -23,6 +24,8 @@ export interface RequestOptions {
   readonly path: string;
   readonly json?: unknown;
   readonly body?: Readable;
+  /** A file range sent as the body with reused buffers (the handle is closed afterwards). */
+  readonly file?: { readonly slice: FileSlice; readonly onBytes?: (count: number) => void };
   readonly headers?: Readonly<Record<string, string>>;
   /** Statuses accepted without throwing (default: any 2xx). */
   readonly accept?: readonly number[];
@@ -76,6 +79,10 @@ export class HttpTransport {
       });
       if (options.body !== undefined) {
         pipeline(options.body, req).catch((error: unknown) => {
+          req.destroy(error instanceof Error ? error : new Error(String(error)));
+        });
+      } else if (options.file !== undefined) {
+        sendFileSlice(req, options.file.slice, options.file.onBytes).catch((error: unknown) => {
           req.destroy(error instanceof Error ? error : new Error(String(error)));
         });
       } else {

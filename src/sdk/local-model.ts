@@ -198,14 +198,15 @@ async function hashAll(files: readonly PendingFile[], concurrency: number, onPro
     onProgress?.(hashed);
   };
   const worker = async (): Promise<void> => {
-    // One reused buffer per worker: memory stays at concurrency × chunk, whatever the file sizes.
-    const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    // Reused buffers per worker: memory stays at concurrency × 2 chunks, whatever the file sizes;
+    // the second is allocated only when a file is larger than one chunk.
+    const buffers = new ReadBuffers();
     while (!failed && next < files.length) {
       const index = next++;
       const file = files[index];
       if (file === undefined) return;
       try {
-        results[index] = await hashFile(file, buffer, report);
+        results[index] = await hashFile(file, buffers, report);
       } catch (error) {
         failed = true;
         throw error;
@@ -222,7 +223,7 @@ async function hashAll(files: readonly PendingFile[], concurrency: number, onPro
  * the opened handle must be the same regular file the walk saw (device, inode, size), yield
  * exactly that many bytes, and be unchanged (size, mtime) when the read is done.
  */
-async function hashFile(file: PendingFile, buffer: Buffer, report: (bytes: number) => void): Promise<string> {
+async function hashFile(file: PendingFile, buffers: ReadBuffers, report: (bytes: number) => void): Promise<string> {
   let handle: FileHandle;
   try {
     handle = await open(file.absolutePath, OPEN_FLAGS);
@@ -231,6 +232,7 @@ async function hashFile(file: PendingFile, buffer: Buffer, report: (bytes: numbe
     if (hasCode(error, 'ENOENT')) throw changedWhileHashing(file.path, error);
     throw error;
   }
+  let pending: Promise<{ bytesRead: number }> | undefined;
   try {
     const before = await handle.stat({ bigint: true });
     if (!before.isFile()) throw notRegular(file.path);
@@ -239,20 +241,48 @@ async function hashFile(file: PendingFile, buffer: Buffer, report: (bytes: numbe
     }
     const hash = createHash('sha256');
     const expected = Number(file.stats.size);
+    // A file larger than one buffer is read into one buffer while the other is hashed: reading
+    // and hashing in turn would leave the main thread idle during every read.
+    let reading: Buffer = buffers.first;
+    let spare: Buffer | undefined = expected >= reading.length ? buffers.second() : undefined;
     let total = 0;
+    pending = handle.read(reading, 0, reading.length, 0);
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      const { bytesRead } = await pending;
+      pending = undefined;
       if (bytesRead === 0) break;
       total += bytesRead;
       if (total > expected) throw changedWhileHashing(file.path);
-      hash.update(buffer.subarray(0, bytesRead));
+      const full = reading;
+      if (spare !== undefined) {
+        reading = spare;
+        spare = full;
+        pending = handle.read(reading, 0, reading.length, total);
+        hash.update(full.subarray(0, bytesRead));
+      } else {
+        hash.update(full.subarray(0, bytesRead));
+        pending = handle.read(reading, 0, reading.length, total);
+      }
       report(bytesRead);
     }
     const after = await handle.stat({ bigint: true });
     if (total !== expected || !sameContentStamp(before, after)) throw changedWhileHashing(file.path);
     return hash.digest('hex');
   } finally {
+    // A read still in flight when a check failed must finish before its handle closes.
+    await pending?.catch(() => undefined);
     await handle.close();
+  }
+}
+
+/** A worker's read buffers: the first always, the second once a file needs it. */
+class ReadBuffers {
+  readonly first = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  private other: Buffer | undefined;
+
+  second(): Buffer {
+    this.other ??= Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    return this.other;
   }
 }
 

@@ -9,12 +9,10 @@
  * A failure leaves the target as it was and no temporary files behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { CustodyError } from '../domain/errors.js';
+import { ChunkWriter } from '../io/chunk-writer.js';
 import { parseDigest } from '../domain/digest.js';
 import { manifestDigest, toManifest, type Manifest, type ManifestFile } from '../domain/manifest.js';
 import type { ModelRef } from '../domain/model-ref.js';
@@ -56,35 +54,6 @@ export interface PullResult {
   readonly attestations: AttestationReport | null;
   /** For `NS/NAME@ENV`: how the version came to be there, as checked (else null). */
   readonly placement: EnvironmentPlacement | null;
-}
-
-/** Counts and hashes bytes on their way to disk, refusing more than the manifest announced. */
-class VerifyingStream extends Transform {
-  private readonly hash = createHash('sha256');
-  size = 0;
-
-  constructor(
-    private readonly expectedSize: number,
-    private readonly filePath: string,
-    private readonly onBytes: (n: number) => void,
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.expectedSize) {
-      callback(new CustodyError('VERIFICATION_FAILED', `${this.filePath}: the server sent more bytes than the manifest declares`));
-      return;
-    }
-    this.hash.update(chunk);
-    this.onBytes(chunk.length);
-    callback(null, chunk);
-  }
-
-  digestHex(): string {
-    return this.hash.digest('hex');
-  }
 }
 
 /** Checks the server's file list: safe paths, and a manifest that hashes to the version digest. */
@@ -164,14 +133,44 @@ export async function pullVersion(client: CustodyClient, ref: ModelRef, version:
   return { path: target, version, files: manifest.files.length, bytes: total, registration, attestations, placement };
 }
 
+/**
+ * Streams one blob into `dest` (created exclusively), hashing each chunk as it arrives and writing
+ * the chunks themselves, a megabyte per `writev` in libuv's pool while the next one arrives
+ * (`io/chunk-writer.ts`). More bytes than the manifest declares stop the transfer.
+ */
 async function download(client: CustodyClient, file: ManifestFile, dest: string, onBytes: (n: number) => void): Promise<void> {
   const response = await client.getBlob(`sha256:${file.sha256}`);
-  const verifier = new VerifyingStream(file.size, file.path, onBytes);
-  await pipeline(response.body, verifier, createWriteStream(dest, { flags: 'wx', mode: 0o644, highWaterMark: 1024 * 1024 }));
-  if (verifier.size !== file.size) {
-    throw new CustodyError('VERIFICATION_FAILED', `${file.path}: received ${verifier.size} bytes, the manifest declares ${file.size}`);
+  const hash = createHash('sha256');
+  let handle: FileHandle;
+  try {
+    handle = await open(dest, 'wx', 0o644);
+  } catch (error) {
+    response.body.destroy();
+    throw error;
   }
-  const actual = verifier.digestHex();
+  try {
+    const writer = new ChunkWriter(handle, hash);
+    try {
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        if (writer.end + chunk.length > file.size) {
+          throw new CustodyError('VERIFICATION_FAILED', `${file.path}: the server sent more bytes than the manifest declares`);
+        }
+        await writer.push(chunk);
+        onBytes(chunk.length);
+      }
+      await writer.flush();
+    } catch (error) {
+      response.body.destroy();
+      await writer.settle();
+      throw error;
+    }
+    if (writer.end !== file.size) {
+      throw new CustodyError('VERIFICATION_FAILED', `${file.path}: received ${writer.end} bytes, the manifest declares ${file.size}`);
+    }
+  } finally {
+    await handle.close();
+  }
+  const actual = hash.digest('hex');
   if (actual !== file.sha256) {
     throw new CustodyError('VERIFICATION_FAILED', `${file.path}: content hashes to sha256:${actual}, the manifest declares sha256:${file.sha256}`);
   }

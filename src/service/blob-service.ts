@@ -9,6 +9,7 @@ import { CustodyError } from '../domain/errors.js';
 import { parseDigest, toDigest, type Digest } from '../domain/digest.js';
 import { isoNow, type Clock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
+import type { FileSlice } from '../io/send-file-slice.js';
 import type { BlobInfo, BlobStore, ByteRange } from '../store/blob-store.js';
 import type { MetadataStore, UploadSession } from '../store/metadata-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -72,6 +73,13 @@ export class BlobService {
 
   async read(digest: string, range?: ByteRange): Promise<Readable> {
     return this.blobs.read(parseDigest(digest).hex, range);
+  }
+
+  /** A blob's bytes for a response: an open file slice where the store keeps files, else a stream. */
+  async body(digest: string, range?: ByteRange): Promise<{ readonly file: FileSlice } | { readonly stream: Readable }> {
+    const { hex } = parseDigest(digest);
+    if (this.blobs.openSlice !== undefined) return { file: await this.blobs.openSlice(hex, range) };
+    return { stream: await this.blobs.read(hex, range) };
   }
 
   /** Single-shot streamed upload of a whole blob. */

@@ -5,6 +5,7 @@
  * directory (`fs/directory-blob-store.ts`) and an S3-compatible bucket (`s3/s3-blob-store.ts`). One contract suite covers them all
  * (`test/store/blob-store.contract.ts`).
  */
+import type { FileSlice } from '../io/send-file-slice.js';
 import type { Readable } from 'node:stream';
 
 export interface BlobInfo {
@@ -45,6 +46,13 @@ export interface BlobStore {
   stat(sha256: string): Promise<BlobInfo | undefined>;
   /** Streams a visible blob (or an inclusive range of it). Throws BLOB_NOT_FOUND. */
   read(sha256: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The same bytes as `read`, as an open file slice, for stores that keep blobs in local files
+   * (the directory store); absent where blobs are not files (S3). Throws as `read` does. The
+   * HTTP layer sends a slice with reused buffers (`io/send-file-slice.ts`) instead of a stream
+   * that allocates a buffer per chunk.
+   */
+  readonly openSlice?: (sha256: string, range?: ByteRange) => Promise<FileSlice>;
   /**
    * Streams `source` into a temporary file while hashing; verifies digest and size; then makes
    * it visible atomically. On any failure (mismatch, limit, aborted source) nothing is visible

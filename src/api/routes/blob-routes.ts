@@ -56,11 +56,11 @@ export const blobRoutes = [
         return { status: 200, empty: true, headers: { ...BLOB_HEADERS, 'content-length': String(info.size), etag } };
       }
       if (range === undefined) {
-        return { status: 200, stream: await services.blobs.read(params.digest), headers: { ...BLOB_HEADERS, 'content-length': String(info.size), etag } };
+        return { status: 200, ...(await services.blobs.body(params.digest)), headers: { ...BLOB_HEADERS, 'content-length': String(info.size), etag } };
       }
       return {
         status: 206,
-        stream: await services.blobs.read(params.digest, range),
+        ...(await services.blobs.body(params.digest, range)),
         headers: {
           ...BLOB_HEADERS,
           'content-length': String(range.end - range.start + 1),

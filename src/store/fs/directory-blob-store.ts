@@ -16,11 +16,12 @@ import type { Readable } from 'node:stream';
 import { isSha256Hex } from '../../domain/digest.js';
 import { CustodyError } from '../../domain/errors.js';
 import type { AppendOptions, BlobInfo, BlobStore, ByteRange, PutBlobOptions } from '../blob-store.js';
+import type { FileSlice } from '../../io/send-file-slice.js';
 import { requireCount, sizeMismatch, tooLarge, uploadNotFound, verifyDigest } from './blob-errors.js';
 import { consumeSource } from './consume-source.js';
 import { hasErrnoCode } from './errno-code.js';
 import { hashFile } from './hash-file.js';
-import { StagedWriter } from './staged-writer.js';
+import { StagedWriter } from '../../io/staged-writer.js';
 import { syncDirectory } from './sync-directory.js';
 
 /** Bytes per disk write and per read-stream chunk: large enough that syscalls are not the cost. */
@@ -87,6 +88,12 @@ export class DirectoryBlobStore implements BlobStore {
   }
 
   async read(sha256: string, range?: ByteRange): Promise<Readable> {
+    const { handle, start, length } = await this.openSlice(sha256, range);
+    // An explicit `end` keeps small blobs from each allocating a full read buffer.
+    return length === 0 ? handle.createReadStream({ highWaterMark: 1 }) : handle.createReadStream({ start, end: start + length - 1, highWaterMark: IO_BUFFER_BYTES });
+  }
+
+  readonly openSlice = async (sha256: string, range?: ByteRange): Promise<FileSlice> => {
     const file = this.blobPath(sha256);
     if (range !== undefined) {
       requireCount(range.start, 'range start');
@@ -101,20 +108,19 @@ export class DirectoryBlobStore implements BlobStore {
     }
     try {
       const { size } = await handle.stat();
-      // An explicit `end` keeps small blobs from each allocating a full read buffer.
-      if (range === undefined) return handle.createReadStream({ highWaterMark: IO_BUFFER_BYTES, ...(size > 0 ? { end: size - 1 } : {}) });
+      if (range === undefined) return { handle, start: 0, length: size };
       if (range.start > range.end || range.start >= size) {
         throw new CustodyError('RANGE_NOT_SATISFIABLE', 'range is outside the blob', {
           details: { size, start: range.start, end: range.end },
         });
       }
       const end = Math.min(range.end, size - 1);
-      return handle.createReadStream({ start: range.start, end, highWaterMark: IO_BUFFER_BYTES });
+      return { handle, start: range.start, length: end - range.start + 1 };
     } catch (error) {
       await handle.close();
       throw error;
     }
-  }
+  };
 
   async put(source: Readable, options: PutBlobOptions): Promise<BlobInfo> {
     this.blobPath(options.sha256);

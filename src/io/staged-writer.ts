@@ -1,7 +1,8 @@
 /**
- * The double-buffered hashing writer behind every blob write. It exists apart from the store so
- * that hashing-while-writing stays independent of where files live (the S3 store may stage parts
- * through it too): it knows a file handle and an offset, nothing of the directory layout.
+ * The double-buffered hashing writer behind every blob write on the server and every file a pull
+ * writes on the client. It knows a file handle and an offset, nothing of the directory layout or
+ * of HTTP, so both sides share it: hashing-while-writing with two buffers reused for a whole
+ * file, rather than a stream that allocates per chunk.
  */
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
