@@ -21,6 +21,9 @@
  * - The server's peak resident memory (VmHWM), which shows that uploads and downloads stream:
  *   after each model's push and pull, and for a 4 GiB push on a fresh server (VmHWM only grows,
  *   so the fresh process's peak belongs to that push alone).
+ * - A reference for the 1 GiB model (`reference-transfer.ts`): the same push and pull done by
+ *   openssl and curl against a fresh server in the same run, i.e. what this machine allows with a
+ *   client that is not Custody's.
  * - If the 1 GiB push or pull misses its target, one more profiled round (`--cpu-prof` on the
  *   client and the server) prints where the CPU time went. `CUSTODY_BENCH_PROFILE=1` profiles
  *   anyway; `CUSTODY_BENCH_PROFILE_DIR=DIR` keeps the `.cpuprofile` files there.
@@ -46,6 +49,7 @@ import { cpuDelta, processCpuTimes, reapedChildrenCpuTimes, type CpuTimes } from
 import { formatProfile, summariseProfileDir } from './cpu-profile-summary.js';
 import { ServerProcess } from './server-process.js';
 import { BlockPattern, generateDirectoryModel, generateSingleFileModel, type SyntheticModel } from './synthetic-model.js';
+import { referencePull, referencePush, referenceToolsAvailable } from './reference-transfer.js';
 import { runTimed } from './timed-command.js';
 
 const MiB = 1024 * 1024;
@@ -81,6 +85,8 @@ interface ModelResult {
   /** VmHWM after the push, and after push + pull, worst of the runs. */
   readonly peakAfterPush: number | undefined;
   readonly peakAfterPull: number | undefined;
+  /** The same push and pull by openssl and curl against a fresh server (best ms), where measured. */
+  readonly reference: { readonly pushMs: number; readonly pullMs: number } | undefined;
 }
 
 interface HugeResult {
@@ -193,6 +199,10 @@ class TransferBench {
     const disk: DiskFigures[] = [];
     let peakAfterPush: number | undefined;
     let peakAfterPull: number | undefined;
+    const referencePushes: number[] = [];
+    const referencePulls: number[] = [];
+    const [onlyFile] = model.files;
+    const withReference = model.files.length === 1 && onlyFile !== undefined && (await referenceToolsAvailable());
     await mkdir(path.dirname(pullTarget), { recursive: true });
     for (let run = 1; run <= RUNS; run++) {
       const measured = await this.measureDisk(model.bytes);
@@ -219,6 +229,12 @@ class TransferBench {
       }
       await rm(dataDir, { recursive: true, force: true });
       await rm(pullTarget, { recursive: true, force: true });
+      if (withReference) {
+        const reference = await this.referenceRun(onlyFile, path.join(this.tmp, `server-reference-${run}`), pullTarget);
+        referencePushes.push(reference.pushMs);
+        referencePulls.push(reference.pullMs);
+        say(`         reference, openssl + curl against a fresh server: push ${fmtSec(reference.pushMs)} = ${fmtRate(model.bytes, reference.pushMs)}, pull (curl | tee | openssl) ${fmtSec(reference.pullMs)} = ${fmtRate(model.bytes, reference.pullMs)}`);
+      }
     }
     const result: ModelResult = {
       label,
@@ -232,6 +248,7 @@ class TransferBench {
       disk: { writeMs: Math.min(...disk.map((d) => d.writeMs)), durableMs: Math.min(...disk.map((d) => d.durableMs)) },
       peakAfterPush,
       peakAfterPull,
+      reference: withReference ? { pushMs: Math.min(...referencePushes), pullMs: Math.min(...referencePulls) } : undefined,
     };
     say(
       `  best: openssl ${fmtRate(result.bytes, result.openssl.ms)}, push ${fmtRate(result.bytes, result.push.ms)} (${ratio(result, result.push)}), ` +
@@ -239,6 +256,22 @@ class TransferBench {
     );
     say();
     return result;
+  }
+
+  /** The reference transfers (`reference-transfer.ts`) of one file through a fresh server. */
+  private async referenceRun(file: string, dataDir: string, target: string): Promise<{ pushMs: number; pullMs: number }> {
+    const server = await this.startServer(dataDir);
+    try {
+      await flushDirtyPages();
+      const pushed = await referencePush(server.url, this.token, file);
+      await flushDirtyPages();
+      const pulled = await referencePull(server.url, this.token, pushed.digest, target);
+      return { pushMs: pushed.ms, pullMs: pulled.ms };
+    } finally {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(target, { force: true });
+    }
   }
 
   /** One push and one pull of the 1 GiB model with `--cpu-prof` on both sides, summarised. */
@@ -353,6 +386,13 @@ class TransferBench {
     say('Targets (issue 2):');
     say(`  ${verdict(pushRatio >= RATIO_TARGET)}  push of the 1 GiB model ≥ ${RATIO_TARGET}× openssl: ${pushRatio.toFixed(2)}× (${mibps(first.bytes, first.push.ms).toFixed(1)} vs ${mibps(first.bytes, first.openssl.ms).toFixed(1)} MiB/s)`);
     say(`  ${verdict(pullRatio >= RATIO_TARGET)}  pull with verification of the 1 GiB model ≥ ${RATIO_TARGET}× openssl: ${pullRatio.toFixed(2)}× (${mibps(first.bytes, first.pull.ms).toFixed(1)} vs ${mibps(first.bytes, first.openssl.ms).toFixed(1)} MiB/s)`);
+    if (first.reference !== undefined) {
+      const { pushMs, pullMs } = first.reference;
+      say(
+        `  for context, the same transfers by openssl + curl against the same server: push ${mibps(first.bytes, pushMs).toFixed(1)} MiB/s (${ratio(first, { ms: pushMs })}), ` +
+          `pull ${mibps(first.bytes, pullMs).toFixed(1)} MiB/s (${ratio(first, { ms: pullMs })}); custody push is ${(pushMs / first.push.ms).toFixed(2)}× and pull ${(pullMs / first.pull.ms).toFixed(2)}× their speed`,
+      );
+    }
     const rssNote = `${fmtMiB(huge.peak)} = ${huge.peak === undefined ? 'n/a' : `${(huge.peak / 1e6).toFixed(1)} MB`}`;
     say(`  ${huge.peak === undefined ? 'N/A ' : verdict(huge.peak < RSS_TARGET_BYTES)}  server peak RSS during the 4 GiB push < 200 MB (${fmtMiB(RSS_TARGET_BYTES)}): ${rssNote}`);
     say('Disk, for context: the server writes and fsyncs every pushed byte before the blob becomes visible, so write + fsync bounds a push;');

@@ -11,8 +11,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { constants, type BigIntStats } from 'node:fs';
-import { lstat, open, readdir, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, type BigIntStats } from 'node:fs';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
 import nodePath from 'node:path';
 import type { Digest } from '../domain/digest.js';
 import { CustodyError } from '../domain/errors.js';
@@ -99,7 +99,7 @@ export async function scanModel(path: string, options: ScanOptions = {}): Promis
     pending = [{ path: name, absolutePath: root, stats: rootStats }];
     singleFile = true;
   } else if (rootStats.isDirectory()) {
-    pending = await walkDirectory(root, toIgnoreSet(root, options.ignorePaths ?? []));
+    pending = walkDirectory(root, toIgnoreSet(root, options.ignorePaths ?? []));
     singleFile = false;
   } else {
     throw notRegular(nodePath.basename(root));
@@ -160,12 +160,13 @@ function toIgnoreSet(root: string, ignorePaths: readonly string[]): Set<string> 
  * Iterative depth-first walk. An ignored entry is skipped before it is even stat'ed, so nothing
  * beneath it (symlinks included) is met. Checking each entry's full relative path against the
  * set is enough to skip subtrees, because the walk never descends into a skipped directory.
+ * The calls are synchronous: one libuv round trip per entry costs more than the lstat itself.
  */
-async function walkDirectory(root: string, ignored: ReadonlySet<string>): Promise<PendingFile[]> {
+function walkDirectory(root: string, ignored: ReadonlySet<string>): PendingFile[] {
   const files: PendingFile[] = [];
   const stack: { absolute: string; relative: string }[] = [{ absolute: root, relative: '' }];
   for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
-    const names = await readdirOrChanged(dir.absolute, dir.relative);
+    const names = readdirOrChanged(dir.absolute, dir.relative);
     for (const rawName of names) {
       if (!isUtf8(rawName)) {
         throw new CustodyError('INVALID_PATH', 'invalid file path: not valid UTF-8', {
@@ -177,7 +178,7 @@ async function walkDirectory(root: string, ignored: ReadonlySet<string>): Promis
       if (ignored.has(relative)) continue;
       assertSafePath(relative);
       const absolute = nodePath.join(dir.absolute, name);
-      const stats = await lstatOrChanged(absolute, relative);
+      const stats = lstatOrChanged(absolute, relative);
       if (stats.isSymbolicLink()) throw symlinkError(relative);
       if (stats.isDirectory()) stack.push({ absolute, relative });
       else if (stats.isFile()) files.push({ path: relative, absolutePath: absolute, stats });
@@ -224,21 +225,20 @@ async function hashAll(files: readonly PendingFile[], concurrency: number, onPro
  * exactly that many bytes, and be unchanged (size, mtime) when the read is done.
  */
 async function hashFile(file: PendingFile, buffers: ReadBuffers, report: (bytes: number) => void): Promise<string> {
+  // A file that fits one buffer is read with synchronous calls: each asynchronous call is a round
+  // trip through libuv's pool, and for small files those hand-offs (five per file) cost more than
+  // the reads themselves. The event loop waits at most one buffer's read.
+  if (file.stats.size < BigInt(buffers.first.length)) return hashSmallFile(file, buffers.first, report);
   let handle: FileHandle;
   try {
     handle = await open(file.absolutePath, OPEN_FLAGS);
   } catch (error) {
-    if (hasCode(error, 'ELOOP')) throw symlinkError(file.path);
-    if (hasCode(error, 'ENOENT')) throw changedWhileHashing(file.path, error);
-    throw error;
+    throw openError(file, error);
   }
   let pending: Promise<{ bytesRead: number }> | undefined;
   try {
     const before = await handle.stat({ bigint: true });
-    if (!before.isFile()) throw notRegular(file.path);
-    if (before.dev !== file.stats.dev || before.ino !== file.stats.ino || before.size !== file.stats.size) {
-      throw changedWhileHashing(file.path);
-    }
+    checkOpened(file, before);
     const hash = createHash('sha256');
     const expected = Number(file.stats.size);
     // A file larger than one buffer is read into one buffer while the other is hashed: reading
@@ -265,14 +265,61 @@ async function hashFile(file: PendingFile, buffers: ReadBuffers, report: (bytes:
       }
       report(bytesRead);
     }
-    const after = await handle.stat({ bigint: true });
-    if (total !== expected || !sameContentStamp(before, after)) throw changedWhileHashing(file.path);
+    checkDone(file, before, await handle.stat({ bigint: true }), total);
     return hash.digest('hex');
   } finally {
     // A read still in flight when a check failed must finish before its handle closes.
     await pending?.catch(() => undefined);
     await handle.close();
   }
+}
+
+/** `hashFile` for a file smaller than `buffer`, with synchronous reads and the same checks. */
+function hashSmallFile(file: PendingFile, buffer: Buffer, report: (bytes: number) => void): string {
+  let fd: number;
+  try {
+    fd = openSync(file.absolutePath, OPEN_FLAGS);
+  } catch (error) {
+    throw openError(file, error);
+  }
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    checkOpened(file, before);
+    const hash = createHash('sha256');
+    let total = 0;
+    for (;;) {
+      // Reading past the expected size shows a file that grew; the buffer has room for it.
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > Number(file.stats.size)) throw changedWhileHashing(file.path);
+      hash.update(buffer.subarray(0, bytesRead));
+      report(bytesRead);
+    }
+    checkDone(file, before, fstatSync(fd, { bigint: true }), total);
+    return hash.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openError(file: PendingFile, error: unknown): unknown {
+  if (hasCode(error, 'ELOOP')) return symlinkError(file.path);
+  if (hasCode(error, 'ENOENT')) return changedWhileHashing(file.path, error);
+  return error;
+}
+
+/** The opened file must be the regular file the walk saw (device, inode, size). */
+function checkOpened(file: PendingFile, opened: BigIntStats): void {
+  if (!opened.isFile()) throw notRegular(file.path);
+  if (opened.dev !== file.stats.dev || opened.ino !== file.stats.ino || opened.size !== file.stats.size) {
+    throw changedWhileHashing(file.path);
+  }
+}
+
+/** Exactly the expected bytes were read and the file is unchanged (size, mtime) since it was opened. */
+function checkDone(file: PendingFile, before: BigIntStats, after: BigIntStats, total: number): void {
+  if (total !== Number(file.stats.size) || !sameContentStamp(before, after)) throw changedWhileHashing(file.path);
 }
 
 /** A worker's read buffers: the first always, the second once a file needs it. */
@@ -290,9 +337,9 @@ function sameContentStamp(a: BigIntStats, b: BigIntStats): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs;
 }
 
-async function readdirOrChanged(absolute: string, relative: string): Promise<Buffer[]> {
+function readdirOrChanged(absolute: string, relative: string): Buffer[] {
   try {
-    return await readdir(absolute, { encoding: 'buffer' });
+    return readdirSync(absolute, { encoding: 'buffer' });
   } catch (error) {
     // A directory that vanished or was swapped for a file after we saw it.
     if (relative !== '' && (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR'))) throw changedWhileHashing(relative, error);
@@ -300,9 +347,9 @@ async function readdirOrChanged(absolute: string, relative: string): Promise<Buf
   }
 }
 
-async function lstatOrChanged(absolute: string, relative: string): Promise<BigIntStats> {
+function lstatOrChanged(absolute: string, relative: string): BigIntStats {
   try {
-    return await lstat(absolute, { bigint: true });
+    return lstatSync(absolute, { bigint: true });
   } catch (error) {
     if (hasCode(error, 'ENOENT')) throw changedWhileHashing(relative, error);
     throw error;

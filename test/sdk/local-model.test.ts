@@ -283,6 +283,40 @@ describe('hashing', () => {
     await expectCode(scanModel(dir, { onProgress: rewriteTail }), 'VERIFICATION_FAILED');
   });
 
+  // Files smaller than one read buffer take the synchronous path: the same checks must hold there.
+  it('fails with VERIFICATION_FAILED when a small file grows, or is rewritten in place, while it is hashed', async () => {
+    const file = path.join(dir, 'small.bin');
+    writeFileSync(file, Buffer.alloc(512 * 1024));
+    let appended = false;
+    await expectCode(
+      scanModel(dir, {
+        onProgress: () => {
+          if (!appended) appendFileSync(file, 'more');
+          appended = true;
+        },
+      }),
+      'VERIFICATION_FAILED',
+    );
+    writeFileSync(file, Buffer.alloc(512 * 1024));
+    utimesSync(file, new Date('2000-01-01'), new Date('2000-01-01'));
+    let rewritten = false;
+    await expectCode(
+      scanModel(dir, {
+        onProgress: () => {
+          if (rewritten) return;
+          rewritten = true;
+          const fd = openSync(file, 'r+');
+          try {
+            writeSync(fd, Buffer.from('tampered'), 0, 8, 1024);
+          } finally {
+            closeSync(fd);
+          }
+        },
+      }),
+      'VERIFICATION_FAILED',
+    );
+  });
+
   it('fails when a file is replaced between the walk and the read', async () => {
     writeTree(dir, { 'a.bin': 'aaaa', 'b.bin': 'bbbb' });
     const error = await expectCode(
