@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database as Tables } from '../sql/schema.js';
 import { SqlMetadataStore } from '../sql/sql-metadata-store.js';
+import { StatementCache } from './statement-cache.js';
 
 /**
  * Opens (creating if absent) the SQLite database at `file` (`:memory:` for a private in-memory
@@ -24,6 +25,6 @@ export function openSqliteMetadataStore(file: string): Promise<SqlMetadataStore>
     database.close();
     throw error;
   }
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: new StatementCache(database) }) });
   return Promise.resolve(new SqlMetadataStore(db, 'sqlite'));
 }
