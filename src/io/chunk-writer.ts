@@ -7,22 +7,23 @@
  */
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { OverlappedWriter } from './overlapped-writer.js';
 
 const BATCH_BYTES = 1024 * 1024;
 
-export class ChunkWriter {
+export class ChunkWriter extends OverlappedWriter {
   /** Bytes accepted so far (the file offset after the last queued byte). */
   end = 0;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
   private written = 0;
-  private inFlight: Promise<void> | undefined;
-  private failure: { readonly error: unknown } | undefined;
 
   constructor(
     private readonly handle: FileHandle,
     private readonly hash: Hash,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Hashes and queues `chunk` (which must not change afterwards); throws an earlier write's error. */
   async push(chunk: Buffer): Promise<void> {
@@ -33,30 +34,17 @@ export class ChunkWriter {
     if (this.queuedBytes >= BATCH_BYTES) await this.rotate();
   }
 
-  /** Writes every queued byte; throws the first write error. */
-  async flush(): Promise<void> {
-    if (this.queuedBytes > 0) await this.rotate();
-    await this.settle();
-    if (this.failure !== undefined) throw this.failure.error;
+  protected waitingBytes(): number {
+    return this.queuedBytes;
   }
 
-  /** Waits for the write in flight, if any; never throws. */
-  async settle(): Promise<void> {
-    await this.inFlight;
-    this.inFlight = undefined;
-  }
-
-  private async rotate(): Promise<void> {
-    await this.settle();
-    if (this.failure !== undefined) throw this.failure.error;
+  protected writeWaiting(): Promise<void> {
     const batch = this.queued;
     const position = this.written;
     this.written += this.queuedBytes;
     this.queued = [];
     this.queuedBytes = 0;
-    this.inFlight = writevFully(this.handle, batch, position).catch((error: unknown) => {
-      this.failure = { error };
-    });
+    return writevFully(this.handle, batch, position);
   }
 }
 

@@ -6,13 +6,14 @@
  */
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { OverlappedWriter } from './overlapped-writer.js';
 
 /**
  * Copies chunks into large buffers, hashing exactly the copied bytes, and writes a full buffer
  * while the next one fills: hashing on the main thread overlaps the disk write in libuv's pool,
  * and the bytes hashed are the bytes written even if a producer reuses its chunk buffers.
  */
-export class StagedWriter {
+export class StagedWriter extends OverlappedWriter {
   /** Bytes accepted so far, i.e. the file offset after the last staged byte. */
   end: number;
   /** File offset up to which writes have completed. */
@@ -20,8 +21,6 @@ export class StagedWriter {
   private current: Buffer;
   private spare: Buffer | undefined;
   private filled = 0;
-  private inFlight: Promise<void> | undefined;
-  private failure: { readonly error: unknown } | undefined;
 
   /**
    * @param start file offset of the first byte to write
@@ -34,6 +33,7 @@ export class StagedWriter {
     bufferSize: number,
     private readonly hash: Hash | undefined,
   ) {
+    super();
     this.end = start;
     this.written = start;
     this.current = Buffer.allocUnsafe(bufferSize);
@@ -53,35 +53,18 @@ export class StagedWriter {
     }
   }
 
-  /** Writes every staged byte; throws the first write error. */
-  async flush(): Promise<void> {
-    if (this.filled > 0) await this.rotate();
-    await this.settle();
-    if (this.failure !== undefined) throw this.failure.error;
+  protected waitingBytes(): number {
+    return this.filled;
   }
 
-  /** Waits for the write in flight, if any; never throws. */
-  async settle(): Promise<void> {
-    await this.inFlight;
-    this.inFlight = undefined;
-  }
-
-  private async rotate(): Promise<void> {
-    await this.settle();
-    if (this.failure !== undefined) throw this.failure.error;
+  protected async writeWaiting(): Promise<void> {
     const buffer = this.current;
     const length = this.filled;
     this.current = this.spare ?? Buffer.allocUnsafe(buffer.length);
     this.spare = buffer;
     this.filled = 0;
-    this.inFlight = writeFully(this.handle, buffer, length, this.written).then(
-      () => {
-        this.written += length;
-      },
-      (error: unknown) => {
-        this.failure = { error };
-      },
-    );
+    await writeFully(this.handle, buffer, length, this.written);
+    this.written += length;
   }
 }
 
