@@ -52,11 +52,24 @@ export async function sendFileSlice(res: OutgoingMessage, slice: FileSlice, onBy
   }
 }
 
+/**
+ * The file itself failed (a read error, or fewer bytes than the slice): not the peer's doing, so
+ * a caller can tell it from a dropped connection and need not retry.
+ */
+export class FileSliceReadError extends Error {
+  override readonly name = 'FileSliceReadError';
+}
+
 /** Reads the slice's next bytes (from `offset` into the slice) into `buffer`; at least one byte. */
 async function readInto(slice: FileSlice, buffer: Buffer, offset: number): Promise<number> {
   const want = Math.min(buffer.length, slice.length - offset);
-  const { bytesRead } = await slice.handle.read(buffer, 0, want, slice.start + offset);
-  if (bytesRead <= 0) throw new Error('the file is shorter than the range being sent');
+  let bytesRead: number;
+  try {
+    ({ bytesRead } = await slice.handle.read(buffer, 0, want, slice.start + offset));
+  } catch (error) {
+    throw new FileSliceReadError(`the file could not be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+  }
+  if (bytesRead <= 0) throw new FileSliceReadError('the file is shorter than the range being sent');
   return bytesRead;
 }
 

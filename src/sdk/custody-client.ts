@@ -6,7 +6,7 @@
  * and the trust calls: signer keys, attestations, verified metadata and lineage (SPEC §2, §4.2).
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
 import { CustodyError } from '../domain/errors.js';
 import { toDigest } from '../domain/digest.js';
@@ -228,7 +228,15 @@ export class CustodyClient {
 
   /** Streams `file` from `offset` to its end into the session. */
   async appendUpload(id: string, file: LocalFile, offset: number, onBytes?: (n: number) => void): Promise<UploadStatusBody> {
-    const handle = await open(file.absolutePath, 'r');
+    let handle: FileHandle;
+    try {
+      handle = await open(file.absolutePath, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new CustodyError('VERIFICATION_FAILED', `file changed while pushing: ${file.path} is gone`, { cause: error, details: { path: file.path } });
+      }
+      throw error;
+    }
     const { body } = await this.transport.json({
       method: 'PATCH',
       path: `/api/v1/uploads/${encodeURIComponent(id)}`,

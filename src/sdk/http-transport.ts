@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CustodyError, isErrorCode } from '../domain/errors.js';
-import { sendFileSlice, type FileSlice } from '../io/send-file-slice.js';
+import { FileSliceReadError, sendFileSlice, type FileSlice } from '../io/send-file-slice.js';
 
 const MAX_JSON_RESPONSE = 256 * 1024 * 1024;
 
@@ -72,9 +72,15 @@ export class HttpTransport {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(payload.length);
     }
+    let handedOff = false;
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = this.lib.request(url, { method: options.method, headers, agent: this.agent }, resolve);
       req.on('error', (error) => {
+        if (error instanceof FileSliceReadError) {
+          // The local file, not the connection, failed: a retry would fail the same way.
+          reject(new CustodyError('VERIFICATION_FAILED', `the file being uploaded changed since it was hashed (${error.message})`, { cause: error }));
+          return;
+        }
         reject(new CustodyError('CONNECTION_FAILED', `cannot reach ${this.base.origin}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { cause: error }));
       });
       if (options.body !== undefined) {
@@ -82,12 +88,17 @@ export class HttpTransport {
           req.destroy(error instanceof Error ? error : new Error(String(error)));
         });
       } else if (options.file !== undefined) {
+        handedOff = true;
         sendFileSlice(req, options.file.slice, options.file.onBytes).catch((error: unknown) => {
           req.destroy(error instanceof Error ? error : new Error(String(error)));
         });
       } else {
         req.end(payload);
       }
+    }).catch(async (error: unknown) => {
+      // A request that failed before the slice was handed over (e.g. a header Node refused) still owns its file.
+      if (!handedOff) await options.file?.slice.handle.close().catch(() => undefined);
+      throw error;
     });
     const status = response.statusCode ?? 0;
     const ok = options.accept?.includes(status) ?? (status >= 200 && status < 300);

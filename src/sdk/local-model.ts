@@ -14,6 +14,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
 import nodePath from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Digest } from '../domain/digest.js';
 import { CustodyError } from '../domain/errors.js';
 import { assertSafePath, comparePaths, manifestDigest, manifestOmsRoot, toManifest, type Manifest } from '../domain/manifest.js';
@@ -61,6 +63,8 @@ export interface ScanOptions {
 /** Entries OMS skips by default, only at the model's top level (reference/oms.md §2.1). */
 const DEFAULT_IGNORED = ['.git', '.gitattributes', '.github', '.gitignore'] as const;
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+/** How long synchronous small-file hashing may hold the event loop before it yields. */
+const YIELD_EVERY_MS = 10;
 const DEFAULT_CONCURRENCY = 4;
 // O_NOFOLLOW makes a file swapped for a symlink after the walk fail to open (ELOOP); O_NONBLOCK
 // keeps a file swapped for a FIFO from blocking the open. Neither exists on Windows.
@@ -194,6 +198,7 @@ async function hashAll(files: readonly PendingFile[], concurrency: number, onPro
   let next = 0;
   let hashed = 0;
   let failed = false;
+  let lastYield = performance.now();
   const report = (bytes: number): void => {
     hashed += bytes;
     onProgress?.(hashed);
@@ -208,6 +213,12 @@ async function hashAll(files: readonly PendingFile[], concurrency: number, onPro
       if (file === undefined) return;
       try {
         results[index] = await hashFile(file, buffers, report);
+        // Small files hash synchronously; let the event loop run now and then (a large file's
+        // reads, progress output, an embedding program) rather than once at the end of the walk.
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       } catch (error) {
         failed = true;
         throw error;
@@ -227,7 +238,7 @@ async function hashAll(files: readonly PendingFile[], concurrency: number, onPro
 async function hashFile(file: PendingFile, buffers: ReadBuffers, report: (bytes: number) => void): Promise<string> {
   // A file that fits one buffer is read with synchronous calls: each asynchronous call is a round
   // trip through libuv's pool, and for small files those hand-offs (five per file) cost more than
-  // the reads themselves. The event loop waits at most one buffer's read.
+  // the reads themselves. `hashAll` yields to the event loop every few milliseconds.
   if (file.stats.size < BigInt(buffers.first.length)) return hashSmallFile(file, buffers.first, report);
   let handle: FileHandle;
   try {

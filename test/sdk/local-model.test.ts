@@ -283,6 +283,26 @@ describe('hashing', () => {
     await expectCode(scanModel(dir, { onProgress: rewriteTail }), 'VERIFICATION_FAILED');
   });
 
+  it('lets the event loop run while it hashes many small files synchronously', async () => {
+    writeTree(dir, Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`d${i % 30}/f${i}`, `content ${i}`])));
+    let hashedWhenTimerRan: number | undefined;
+    let hashed = 0;
+    const onProgress = (n: number): void => {
+      // Armed once hashing has begun: it can only run if the scan yields before its end.
+      if (hashed === 0) {
+        setImmediate(() => {
+          hashedWhenTimerRan = hashed;
+        });
+      }
+      hashed = n;
+    };
+    const model = await scanModel(dir, { onProgress });
+    const total = model.files.reduce((sum, f) => sum + f.size, 0);
+    // The callback ran during the scan, not only after the last file.
+    expect(hashedWhenTimerRan).toBeDefined();
+    expect(hashedWhenTimerRan).toBeLessThan(total);
+  });
+
   // Files smaller than one read buffer take the synchronous path: the same checks must hold there.
   it('fails with VERIFICATION_FAILED when a small file grows, or is rewritten in place, while it is hashed', async () => {
     const file = path.join(dir, 'small.bin');
