@@ -7,27 +7,59 @@ import { CustodyError } from '../domain/errors.js';
 import { CUSTODY_VERSION } from '../version.js';
 import { CliContext } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { registerAudit } from './commands/audit-command.js';
 import { PolicyDenied } from './denied-exit.js';
-import { registerAdmin } from './commands/admin-command.js';
-import { registerAttestations } from './commands/attestation-commands.js';
-import { registerBrowse } from './commands/browse-commands.js';
-import { registerDemo } from './commands/demo-command.js';
-import { registerDigest } from './commands/digest-command.js';
-import { registerKeys } from './commands/key-commands.js';
-import { registerLineage } from './commands/lineage-command.js';
-import { registerLog } from './commands/log-commands.js';
-import { registerLogin } from './commands/login-command.js';
-import { registerPolicy } from './commands/policy-commands.js';
-import { registerPrincipals } from './commands/principal-commands.js';
-import { registerPromote } from './commands/promote-command.js';
-import { registerPull } from './commands/pull-command.js';
-import { registerPush } from './commands/push-command.js';
-import { registerRoles } from './commands/role-commands.js';
-import { registerServe } from './commands/serve-command.js';
-import { registerSigning } from './commands/signing-commands.js';
-import { registerStatus } from './commands/status-command.js';
-import { registerTokens } from './commands/token-commands.js';
+
+type RunCommand = (fn: () => Promise<void>) => Promise<void>;
+type Register = (program: Command, ctx: CliContext, run: RunCommand) => void;
+
+/**
+ * Every command module, in help order, with the top-level commands it registers. Only the module
+ * of the command being run is loaded (the others' imports — policy engine, signing, the server —
+ * were most of the start-up time); help, an unknown command or none loads them all.
+ * `test/cli/command-modules.test.ts` keeps the names true to what each module registers.
+ */
+export const COMMAND_MODULES: readonly { readonly names: readonly string[]; readonly load: () => Promise<Register> }[] = [
+  { names: ['serve'], load: async () => (await import('./commands/serve-command.js')).registerServe },
+  { names: ['login', 'whoami'], load: async () => (await import('./commands/login-command.js')).registerLogin },
+  { names: ['digest'], load: async () => (await import('./commands/digest-command.js')).registerDigest },
+  { names: ['keygen', 'sign', 'verify', 'attest'], load: async () => (await import('./commands/signing-commands.js')).registerSigning },
+  { names: ['push'], load: async () => (await import('./commands/push-command.js')).registerPush },
+  { names: ['pull'], load: async () => (await import('./commands/pull-command.js')).registerPull },
+  { names: ['models', 'versions', 'show'], load: async () => (await import('./commands/browse-commands.js')).registerBrowse },
+  { names: ['lineage'], load: async () => (await import('./commands/lineage-command.js')).registerLineage },
+  { names: ['keys'], load: async () => (await import('./commands/key-commands.js')).registerKeys },
+  { names: ['principals'], load: async () => (await import('./commands/principal-commands.js')).registerPrincipals },
+  { names: ['tokens'], load: async () => (await import('./commands/token-commands.js')).registerTokens },
+  { names: ['roles'], load: async () => (await import('./commands/role-commands.js')).registerRoles },
+  { names: ['attestations'], load: async () => (await import('./commands/attestation-commands.js')).registerAttestations },
+  { names: ['log'], load: async () => (await import('./commands/log-commands.js')).registerLog },
+  { names: ['admin'], load: async () => (await import('./commands/admin-command.js')).registerAdmin },
+  { names: ['audit'], load: async () => (await import('./commands/audit-command.js')).registerAudit },
+  { names: ['policy'], load: async () => (await import('./commands/policy-commands.js')).registerPolicy },
+  { names: ['promote'], load: async () => (await import('./commands/promote-command.js')).registerPromote },
+  { names: ['status'], load: async () => (await import('./commands/status-command.js')).registerStatus },
+  { names: ['demo'], load: async () => (await import('./commands/demo-command.js')).registerDemo },
+];
+
+/** Global options that take a value in the next argument. */
+const VALUE_OPTIONS = new Set(['--server', '--token']);
+
+/** The top-level command named in `argv` (node, script, …), if any. */
+export function commandNameIn(argv: readonly string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === undefined) break;
+    if (arg === '--') return args[i + 1];
+    if (VALUE_OPTIONS.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return arg;
+  }
+  return undefined;
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -41,7 +73,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   const ctx = new CliContext(program);
-  const run = async (fn: () => Promise<void>): Promise<void> => {
+  const run: RunCommand = async (fn) => {
     try {
       await fn();
     } catch (error) {
@@ -53,26 +85,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = error instanceof CustodyError ? exitCodeFor(error.code) : EXIT.error;
     }
   };
-  registerServe(program, ctx, run);
-  registerLogin(program, ctx, run);
-  registerDigest(program, ctx, run);
-  registerSigning(program, ctx, run);
-  registerPush(program, ctx, run);
-  registerPull(program, ctx, run);
-  registerBrowse(program, ctx, run);
-  registerLineage(program, ctx, run);
-  registerKeys(program, ctx, run);
-  registerPrincipals(program, ctx, run);
-  registerTokens(program, ctx, run);
-  registerRoles(program, ctx, run);
-  registerAttestations(program, ctx, run);
-  registerLog(program, ctx, run);
-  registerAdmin(program, ctx, run);
-  registerAudit(program, ctx, run);
-  registerPolicy(program, ctx, run);
-  registerPromote(program, ctx, run);
-  registerStatus(program, ctx, run);
-  registerDemo(program, ctx, run);
+  const name = commandNameIn(argv);
+  const named = COMMAND_MODULES.filter((m) => name !== undefined && m.names.includes(name));
+  // Loaded together (the loader fetches and compiles them in parallel), registered in help order.
+  const registers = await Promise.all((named.length > 0 ? named : COMMAND_MODULES).map((m) => m.load()));
+  for (const register of registers) register(program, ctx, run);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
