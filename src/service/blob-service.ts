@@ -71,10 +71,6 @@ export class BlobService {
     return this.blobs.stat(parseDigest(digest).hex);
   }
 
-  async read(digest: string, range?: ByteRange): Promise<Readable> {
-    return this.blobs.read(parseDigest(digest).hex, range);
-  }
-
   /** A blob's bytes for a response: an open file slice where the store keeps files, else a stream. */
   async body(digest: string, range?: ByteRange): Promise<{ readonly file: FileSlice } | { readonly stream: Readable }> {
     const { hex } = parseDigest(digest);

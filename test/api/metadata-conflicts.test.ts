@@ -7,9 +7,9 @@
  * under the row (`--json` carries the same conflicts). Run `npm run build` first (the CLI case).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addSeedKeys, attest, attestSeed, makeSeedKeys, pushModel, type PushedVersion, type SeedKeys } from '../support/promotion-fixtures.js';
+import { addSeedKeysAndSecondTrainer, attest, attestSeed, pushModel, type PushedVersion, type SeedKeys } from '../support/promotion-fixtures.js';
 import { BACKENDS, runCli, startTestRegistry, type TestRegistry } from '../support/registry.js';
-import { addKey, api, makeKey, provenancePredicate, SLSA, type TestKey } from '../support/trust-fixtures.js';
+import { api, provenancePredicate, SLSA, type TestKey } from '../support/trust-fixtures.js';
 
 const ORIGINAL_DATA = `sha256:${'d'.repeat(64)}`;
 const OTHER_DATA = 'e7'.repeat(32);
@@ -47,10 +47,7 @@ describe.each(BACKENDS)('conflicting verified metadata on %s', (backend) => {
 
   beforeAll(async () => {
     reg = await startTestRegistry(backend);
-    keys = makeSeedKeys();
-    await addSeedKeys(reg, keys);
-    second = makeKey('training-cluster-2');
-    await addKey(reg, second, [SLSA]);
+    ({ keys, second } = await addSeedKeysAndSecondTrainer(reg));
     version = await pushModel(reg, 'fraud/conflicted', keys.training);
     await attestSeed(reg, version, keys);
     await attest(reg, version, second, SLSA, provenancePredicate({ trainingData: OTHER_DATA }));

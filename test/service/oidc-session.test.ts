@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OidcLoginClient } from '../../src/auth/oidc-login.js';
-import type { Clock } from '../../src/domain/clock.js';
 import { sha256Hex } from '../../src/domain/digest.js';
 import { CustodyError } from '../../src/domain/errors.js';
 import { loadOrCreateLogKey } from '../../src/log/log-key.js';
@@ -23,26 +22,17 @@ import { TransparencyLog } from '../../src/service/transparency-log.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { metadataStoreFactories, type OpenedMetadataStore } from '../support/databases.js';
 import { rawSql } from '../support/raw-sql.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 const ENVIRONMENTS = ['development', 'staging', 'production'];
 const ISSUER = 'https://login.example.com';
 const MINUTE = 60_000;
 
-class TestClock implements Clock {
-  #ms = Date.parse('2026-03-01T09:00:00.000Z');
-  now(): Date {
-    return new Date(this.#ms);
-  }
-  advance(ms: number): void {
-    this.#ms += ms;
-  }
-}
-
 describe.each(metadataStoreFactories)('single sign-on sessions on $name', (factory) => {
   let opened: OpenedMetadataStore;
   let store: MetadataStore;
   let keyDir: string;
-  let clock: TestClock;
+  let clock: ManualClock;
   let identity: IdentityService;
   let sessions: SessionService;
   let admin: Actor;
@@ -52,7 +42,7 @@ describe.each(metadataStoreFactories)('single sign-on sessions on $name', (facto
     opened = await factory.open();
     store = opened.store;
     keyDir = await mkdtemp(path.join(tmpdir(), 'custody-oidc-sessions-'));
-    clock = new TestClock();
+    clock = new ManualClock();
     const log = new TransparencyLog(store, await loadOrCreateLogKey(path.join(keyDir, 'log.key'), 'custody.local/log'));
     const auth = new AuthService(store, clock, log, { environments: ENVIRONMENTS, lastEnvironmentServiceOnly: true }, undefined, silentLogger);
     identity = new IdentityService(store, clock, log, auth, { environments: ENVIRONMENTS, oidcIssuers: [], uiOidcIssuer: ISSUER });

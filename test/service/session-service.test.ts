@@ -12,7 +12,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { codeOf } from '../support/error-code.js';
 import { generateApiToken } from '../../src/auth/api-token.js';
 import { resolveConfig } from '../../src/config/config.js';
-import type { Clock } from '../../src/domain/clock.js';
 import { sha256Hex } from '../../src/domain/digest.js';
 import { CustodyError } from '../../src/domain/errors.js';
 import { loadOrCreateLogKey } from '../../src/log/log-key.js';
@@ -25,29 +24,18 @@ import { TransparencyLog } from '../../src/service/transparency-log.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { metadataStoreFactories, type OpenedMetadataStore } from '../support/databases.js';
 import { rawSql } from '../support/raw-sql.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 const ENVIRONMENTS = ['development', 'staging', 'production'];
 const OPTIONS = { idleMinutes: 30, maxHours: 12, recentAuthMinutes: 5 };
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
-/** A clock that moves only when the test says so. */
-class TestClock implements Clock {
-  #ms = Date.parse('2026-03-01T09:00:00.000Z');
-  now(): Date {
-    return new Date(this.#ms);
-  }
-  advance(ms: number): void {
-    this.#ms += ms;
-  }
-}
-
-/** The error code a promise rejects with, or 'resolved'. */
 describe.each(metadataStoreFactories)('sessions on $name', (factory) => {
   let opened: OpenedMetadataStore;
   let store: MetadataStore;
   let keyDir: string;
-  let clock: TestClock;
+  let clock: ManualClock;
   let auth: AuthService;
   let tokens: TokenService;
   let identity: IdentityService;
@@ -61,7 +49,7 @@ describe.each(metadataStoreFactories)('sessions on $name', (factory) => {
     opened = await factory.open();
     store = opened.store;
     keyDir = await mkdtemp(path.join(tmpdir(), 'custody-sessions-'));
-    clock = new TestClock();
+    clock = new ManualClock();
     const log = new TransparencyLog(store, await loadOrCreateLogKey(path.join(keyDir, 'log.key'), 'custody.local/log'));
     auth = new AuthService(store, clock, log, { environments: ENVIRONMENTS, lastEnvironmentServiceOnly: true }, undefined, silentLogger);
     identity = new IdentityService(store, clock, log, auth, { environments: ENVIRONMENTS, oidcIssuers: [] });

@@ -55,6 +55,18 @@ export async function addSeedKeys(reg: TestRegistry, keys: SeedKeys): Promise<vo
   await addKey(reg, keys.redTeam, [RED_TEAM]);
 }
 
+/**
+ * The seed's four keys plus a second training cluster's key (also trusted for provenance): two
+ * valid signers whose provenance can disagree, for the verified-metadata conflict tests.
+ */
+export async function addSeedKeysAndSecondTrainer(reg: TestRegistry): Promise<{ keys: SeedKeys; second: TestKey }> {
+  const keys = makeSeedKeys();
+  await addSeedKeys(reg, keys);
+  const second = makeKey('training-cluster-2');
+  await addKey(reg, second, [SLSA]);
+  return { keys, second };
+}
+
 interface FixtureFile {
   readonly attestations: readonly { readonly predicateType: string; readonly predicate: Json }[];
 }

@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml } from '../../src/ui/html.js';
-import { addSeedKeys, attest, makeSeedKeys, pushModel, type PushedVersion, type SeedKeys } from '../support/promotion-fixtures.js';
+import { addSeedKeysAndSecondTrainer, attest, pushModel, type PushedVersion, type SeedKeys } from '../support/promotion-fixtures.js';
 import { BACKENDS, startTestRegistry, type TestRegistry } from '../support/registry.js';
-import { addKey, api, makeKey, provenancePredicate, SLSA, type TestKey } from '../support/trust-fixtures.js';
+import { api, provenancePredicate, SLSA, type TestKey } from '../support/trust-fixtures.js';
 import { page, signInCookie } from '../support/ui-session.js';
 
 const OTHER_DATA = `sha256:${'e7'.repeat(32)}`;
@@ -66,10 +66,7 @@ describe.each(BACKENDS)('the version page marks conflicting verified metadata on
 
   beforeAll(async () => {
     reg = await startTestRegistry(backend);
-    keys = makeSeedKeys();
-    await addSeedKeys(reg, keys);
-    second = makeKey('training-cluster-2');
-    await addKey(reg, second, [SLSA]);
+    ({ keys, second } = await addSeedKeysAndSecondTrainer(reg));
     conflicted = await pushModel(reg, 'fraud/conflicted', keys.training);
     await attest(reg, conflicted, second, SLSA, provenancePredicate({ trainingData: OTHER_DATA.slice('sha256:'.length) }));
     scripted = await pushModel(reg, 'fraud/scripted', keys.training);
